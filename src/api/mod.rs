@@ -1,0 +1,58 @@
+//! The HTTP API: JSON under /api/v1, problem+json for every error.
+
+mod error;
+mod headers;
+mod health;
+mod json;
+mod openapi;
+pub mod tasks;
+
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::{Method, Uri};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, Problem, PROBLEM_JSON};
+pub use json::{ApiJson, BODY_LIMIT};
+pub use openapi::ApiDoc;
+
+use crate::auth::Auth;
+use crate::store::Store;
+
+/// What every handler can reach.
+#[derive(Clone, Debug, FromRef)]
+pub struct AppState {
+    pub store: Store,
+    pub auth: Auth,
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/api/v1", tasks::router())
+        .merge(health::router())
+        .merge(openapi::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response_boxed()
+        }))
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no endpoint at {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
+}
+
+impl ApiError {
+    fn into_response_boxed(self) -> axum::response::Response {
+        axum::response::IntoResponse::into_response(self)
+    }
+}

@@ -1,0 +1,160 @@
+//! What clients send and receive for tasks. These types also generate the OpenAPI schemas.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::{Priority, Task, TaskInput};
+
+/// A new task. Only `title` is required.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTaskRequest {
+    /// 1–255 characters after trimming.
+    #[schema(example = "Pay rent")]
+    pub title: String,
+    /// At most 10,000 characters.
+    pub description: Option<String>,
+    /// Defaults to medium.
+    pub priority: Option<Priority>,
+    /// At most 10 tags of 1–30 characters; stored lowercase and unique.
+    pub tags: Option<Vec<String>>,
+    /// RFC 3339 instant with offset.
+    #[schema(example = "2026-03-01T09:00:00+01:00")]
+    pub due_at: Option<String>,
+    /// IANA time zone in which due times and repeat rules are read. Defaults to UTC.
+    #[schema(example = "Europe/Berlin")]
+    pub time_zone: Option<String>,
+    /// RFC 5545 RRULE (FREQ DAILY, WEEKLY, MONTHLY or YEARLY); needs `due_at`.
+    #[schema(example = "FREQ=WEEKLY;BYDAY=MO")]
+    pub recurrence: Option<String>,
+    /// At most 5: RFC 3339 instants, or offsets before `due_at` such as "-PT15M".
+    pub reminders: Option<Vec<String>>,
+}
+
+impl CreateTaskRequest {
+    pub fn into_input(self) -> TaskInput {
+        TaskInput {
+            title: self.title,
+            description: self.description.unwrap_or_default(),
+            priority: self.priority.unwrap_or_default(),
+            tags: self.tags.unwrap_or_default(),
+            due_at: self.due_at,
+            time_zone: self.time_zone.unwrap_or_else(|| "UTC".to_owned()),
+            recurrence: self.recurrence,
+            reminders: self.reminders.unwrap_or_default(),
+        }
+    }
+}
+
+/// A partial update: absent fields stay as they are; `null` clears a field that may be empty.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTaskRequest {
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub description: Option<Option<String>>,
+    pub priority: Option<Priority>,
+    pub tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub due_at: Option<Option<String>>,
+    pub time_zone: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub recurrence: Option<Option<String>>,
+    pub reminders: Option<Vec<String>>,
+}
+
+impl UpdateTaskRequest {
+    /// The current raw fields with this patch applied.
+    pub fn apply(self, mut input: TaskInput) -> TaskInput {
+        if let Some(title) = self.title {
+            input.title = title;
+        }
+        if let Some(description) = self.description {
+            input.description = description.unwrap_or_default();
+        }
+        if let Some(priority) = self.priority {
+            input.priority = priority;
+        }
+        if let Some(tags) = self.tags {
+            input.tags = tags;
+        }
+        if let Some(due_at) = self.due_at {
+            input.due_at = due_at;
+        }
+        if let Some(time_zone) = self.time_zone {
+            input.time_zone = time_zone;
+        }
+        if let Some(recurrence) = self.recurrence {
+            input.recurrence = recurrence;
+        }
+        if let Some(reminders) = self.reminders {
+            input.reminders = reminders;
+        }
+        input
+    }
+}
+
+/// Tells a present `null` (Some(None)) from an absent field (None).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A task as the API shows it. Instants are RFC 3339 in UTC.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TaskView {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub priority: Priority,
+    pub tags: Vec<String>,
+    pub due_at: Option<String>,
+    pub time_zone: String,
+    pub recurrence: Option<String>,
+    pub reminders: Vec<String>,
+    /// open or completed
+    #[schema(example = "open")]
+    pub status: String,
+    pub completed_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Starts at 1 and grows by one on every change; send it back in If-Match.
+    pub version: i64,
+}
+
+impl From<&Task> for TaskView {
+    fn from(task: &Task) -> Self {
+        let c = &task.content;
+        Self {
+            id: task.id,
+            title: c.title.as_str().to_owned(),
+            description: c.description.as_str().to_owned(),
+            priority: c.priority,
+            tags: c.tags.to_strings(),
+            due_at: c.due_at.map(crate::time::format),
+            time_zone: c.time_zone.name().to_owned(),
+            recurrence: c.recurrence.as_ref().map(|r| r.as_str().to_owned()),
+            reminders: c.reminders.to_strings(),
+            status: task.status.as_str().to_owned(),
+            completed_at: task.completed_at.map(crate::time::format),
+            created_at: crate::time::format(task.created_at),
+            updated_at: crate::time::format(task.updated_at),
+            version: task.version,
+        }
+    }
+}
+
+/// One page of tasks.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TaskPage {
+    pub items: Vec<TaskView>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}

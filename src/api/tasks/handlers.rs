@@ -1,0 +1,263 @@
+//! Handlers of the task endpoints: parse, call the store, answer.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use uuid::Uuid;
+
+use super::dto::{CreateTaskRequest, TaskPage, TaskView, UpdateTaskRequest};
+use super::query::{self, ListParams};
+use crate::api::headers::{self, etag};
+use crate::api::{ApiError, ApiJson, AppState, Problem};
+use crate::auth::CurrentUser;
+use crate::domain::{NewTask, Status, Task};
+use crate::store::{CreateOutcome, IdempotencyRequest, StoredResponse};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Ids are UUIDs; anything else cannot name a task.
+fn task_id(raw: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| {
+        ApiError::NotFound(format!(
+            "no such task: task ids are UUIDs and {raw:?} is not one"
+        ))
+    })
+}
+
+fn task_response(status: StatusCode, task: &Task) -> Response {
+    let mut response = (status, Json(TaskView::from(task))).into_response();
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(task.version));
+    response
+}
+
+fn location(id: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("/api/v1/tasks/{id}")).ok()
+}
+
+/// Create a task.
+#[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks",
+    request_body = CreateTaskRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body returns the first response")),
+    responses(
+        (status = 201, description = "Created", body = TaskView),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field, unknown field, or a reused Idempotency-Key with another body", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user = %user.as_str()))]
+pub async fn create_task(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    headers: HeaderMap,
+    ApiJson { body, raw }: ApiJson<CreateTaskRequest>,
+) -> ApiResult<Response> {
+    let key = headers::idempotency_key(&headers)?;
+    let content = NewTask::parse(&body.into_input()).map_err(ApiError::invalid)?;
+    let idempotency = key.map(|key| IdempotencyRequest::new(key, &raw));
+    let render = |task: &Task| StoredResponse {
+        status: StatusCode::CREATED.as_u16(),
+        body: serde_json::to_string(&TaskView::from(task)).unwrap_or_default(),
+    };
+    match state
+        .store
+        .create_task(&user, content, idempotency, render)
+        .await?
+    {
+        CreateOutcome::Created(task) => {
+            let mut response = task_response(StatusCode::CREATED, &task);
+            if let Some(location) = location(&task.id.to_string()) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            Ok(response)
+        }
+        CreateOutcome::Replayed(stored) => Ok(replay(&stored)),
+    }
+}
+
+/// The stored first response to an idempotent request, marked as a replay.
+fn replay(stored: &StoredResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, stored.body.clone()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    if let Ok(view) = serde_json::from_str::<TaskView>(&stored.body) {
+        if let Some(location) = location(&view.id.to_string()) {
+            headers.insert(header::LOCATION, location);
+        }
+    }
+    response
+}
+
+/// List the caller's tasks.
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(ListParams),
+    responses(
+        (status = 200, description = "One page of tasks", body = TaskPage),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A query parameter is invalid or unknown", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user = %user.as_str()))]
+pub async fn list_tasks(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<TaskPage>> {
+    let query = query::parse(raw.as_deref()).map_err(ApiError::invalid)?;
+    let page = state.store.list_tasks(&user, &query).await?;
+    Ok(Json(TaskPage {
+        items: page.items.iter().map(TaskView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Get one task.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks",
+    params(("id" = Uuid, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "The task; ETag carries its version", body = TaskView),
+        (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user = %user.as_str(), task = %id))]
+pub async fn get_task(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let task = state
+        .store
+        .get_task(&user, task_id(&id)?)
+        .await?
+        .ok_or_else(ApiError::task_not_found)?;
+    Ok(task_response(StatusCode::OK, &task))
+}
+
+/// Change some fields of a task.
+#[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks",
+    request_body = UpdateTaskRequest,
+    params(("id" = Uuid, Path, description = "Task id"),
+           ("If-Match" = Option<String>, Header, description = "The version the change is based on, e.g. \"3\"")),
+    responses(
+        (status = 200, description = "The changed task", body = TaskView),
+        (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The task has changed since that version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid or unknown field", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user = %user.as_str(), task = %id))]
+pub async fn update_task(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson { body, .. }: ApiJson<UpdateTaskRequest>,
+) -> ApiResult<Response> {
+    let id = task_id(&id)?;
+    let if_match = headers::if_match(&headers)?;
+    let task = state
+        .store
+        .change_task(&user, id, if_match, |current, _now| {
+            let content = NewTask::parse(&body.apply(current.content.to_input()))?;
+            Ok((content != current.content).then(|| Task {
+                content,
+                ..current.clone()
+            }))
+        })
+        .await?;
+    Ok(task_response(StatusCode::OK, &task))
+}
+
+/// Delete a task.
+#[utoipa::path(delete, path = "/api/v1/tasks/{id}", tag = "tasks",
+    params(("id" = Uuid, Path, description = "Task id"),
+           ("If-Match" = Option<String>, Header, description = "The version the deletion is based on")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The task has changed since that version", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user = %user.as_str(), task = %id))]
+pub async fn delete_task(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    let id = task_id(&id)?;
+    state
+        .store
+        .delete_task(&user, id, headers::if_match(&headers)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Mark a task completed (a completed task stays as it is).
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/complete", tag = "tasks",
+    params(("id" = Uuid, Path, description = "Task id"),
+           ("If-Match" = Option<String>, Header, description = "The version the change is based on")),
+    responses(
+        (status = 200, description = "The completed task", body = TaskView),
+        (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The task has changed since that version", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user = %user.as_str(), task = %id))]
+pub async fn complete_task(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    set_status(&state, &user, &id, &headers, Status::Completed).await
+}
+
+/// Reopen a completed task (an open task stays as it is).
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/reopen", tag = "tasks",
+    params(("id" = Uuid, Path, description = "Task id"),
+           ("If-Match" = Option<String>, Header, description = "The version the change is based on")),
+    responses(
+        (status = 200, description = "The reopened task", body = TaskView),
+        (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The task has changed since that version", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user = %user.as_str(), task = %id))]
+pub async fn reopen_task(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    set_status(&state, &user, &id, &headers, Status::Open).await
+}
+
+async fn set_status(
+    state: &AppState,
+    user: &crate::domain::UserId,
+    id: &str,
+    headers: &HeaderMap,
+    status: Status,
+) -> ApiResult<Response> {
+    let id = task_id(id)?;
+    let task = state
+        .store
+        .change_task(user, id, headers::if_match(headers)?, |current, now| {
+            Ok((current.status != status).then(|| Task {
+                status,
+                completed_at: (status == Status::Completed).then_some(now),
+                ..current.clone()
+            }))
+        })
+        .await?;
+    Ok(task_response(StatusCode::OK, &task))
+}

@@ -1,0 +1,24 @@
+//! The task model. Every type here is parsed once at the boundary and valid from then on:
+//! holding a `TaskTitle` means the title is already trimmed and of an allowed length.
+
+mod duration;
+mod error;
+mod priority;
+mod recurrence;
+mod reminder;
+mod tag;
+mod task;
+mod text;
+mod time_zone;
+mod user;
+
+pub use duration::IsoDuration;
+pub use error::{FieldError, FieldErrors};
+pub use priority::Priority;
+pub use recurrence::Recurrence;
+pub use reminder::{Reminder, Reminders, MAX_REMINDERS};
+pub use tag::{Tag, Tags, MAX_TAGS, MAX_TAG_CHARS};
+pub use task::{NewTask, Status, Task, TaskChanges, TaskInput};
+pub use text::{Description, TaskTitle, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
+pub use time_zone::TimeZone;
+pub use user::UserId;

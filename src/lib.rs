@@ -1,0 +1,14 @@
+//! taskstream: an event-driven task service.
+//!
+//! The flow (see DESIGN.md): `api` turns HTTP requests into `domain` values and writes them
+//! through `store`; every change is meant to become an event for the consumers.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod time;

@@ -1,0 +1,60 @@
+//! Where SQLite and PostgreSQL need different SQL.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Self {
+        if url.starts_with("postgres") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+
+    /// Appended to a SELECT that reads a row it is about to change. SQLite has one writer
+    /// at a time, so it needs no row lock.
+    pub(crate) fn for_update(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// A condition matching tasks whose title or description contains every word, each as
+    /// a prefix, and the parameter text for it. `words` hold letters and digits only.
+    pub(crate) fn search(self, param: usize, words: &[String]) -> (String, String) {
+        match self {
+            Self::Sqlite => (
+                format!("t.rowid IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ${param})"),
+                words
+                    .iter()
+                    .map(|w| format!("\"{w}\"*"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            Self::Postgres => (
+                format!("t.search @@ to_tsquery('simple', ${param})"),
+                words
+                    .iter()
+                    .map(|w| format!("{w}:*"))
+                    .collect::<Vec<_>>()
+                    .join(" & "),
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+        })
+    }
+}

@@ -1,0 +1,107 @@
+//! Mapping between stored rows and domain values.
+
+use anyhow::{anyhow, Context};
+use sqlx::any::AnyArguments;
+use sqlx::query::{Query, QueryAs};
+use sqlx::Any;
+use uuid::Uuid;
+
+use crate::domain::{
+    Description, NewTask, Priority, Recurrence, Reminders, Status, Tags, Task, TaskTitle, TimeZone,
+    UserId,
+};
+
+pub(crate) const TASK_COLUMNS: &str = "t.id, t.user_id, t.title, t.description, t.priority, \
+    t.tags, t.due_at, t.time_zone, t.recurrence, t.reminders, t.status, t.completed_at, \
+    t.created_at, t.updated_at, t.version";
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct TaskRow {
+    id: String,
+    user_id: String,
+    title: String,
+    description: String,
+    priority: i64,
+    tags: String,
+    due_at: Option<String>,
+    time_zone: String,
+    recurrence: Option<String>,
+    reminders: String,
+    status: String,
+    completed_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+    version: i64,
+}
+
+impl TryFrom<TaskRow> for Task {
+    type Error = anyhow::Error;
+
+    /// Rows were valid when written; a failure here means the database was edited by hand.
+    fn try_from(row: TaskRow) -> anyhow::Result<Task> {
+        let instant = |text: &str| {
+            crate::time::parse(text)
+                .ok_or_else(|| anyhow!("stored instant {text:?} is not RFC 3339"))
+        };
+        let tags: Vec<String> = serde_json::from_str(&row.tags).context("stored tags")?;
+        let reminders: Vec<String> =
+            serde_json::from_str(&row.reminders).context("stored reminders")?;
+        let content = NewTask {
+            title: TaskTitle::parse(&row.title).map_err(|e| anyhow!(e.message))?,
+            description: Description::parse(&row.description).map_err(|e| anyhow!(e.message))?,
+            priority: Priority::from_rank(row.priority).context("stored priority")?,
+            tags: Tags::parse(&tags).map_err(|_| anyhow!("stored tags are invalid"))?,
+            due_at: row.due_at.as_deref().map(instant).transpose()?,
+            time_zone: TimeZone::parse(&row.time_zone).map_err(|e| anyhow!(e.message))?,
+            recurrence: row.recurrence.map(Recurrence::from_stored),
+            reminders: Reminders::parse(&reminders)
+                .map_err(|_| anyhow!("stored reminders are invalid"))?,
+        };
+        Ok(Task {
+            id: Uuid::parse_str(&row.id).context("stored task id")?,
+            user_id: UserId::parse(&row.user_id).map_err(|e| anyhow!(e.message))?,
+            content,
+            status: Status::parse(&row.status).context("stored status")?,
+            completed_at: row.completed_at.as_deref().map(instant).transpose()?,
+            created_at: instant(&row.created_at)?,
+            updated_at: instant(&row.updated_at)?,
+            version: row.version,
+        })
+    }
+}
+
+/// A parameter of a query assembled at run time.
+#[derive(Debug, Clone)]
+pub(crate) enum Bind {
+    Text(String),
+    Int(i64),
+    Null,
+}
+
+pub(crate) fn bind_all<'q>(
+    mut query: Query<'q, Any, AnyArguments<'q>>,
+    binds: &'q [Bind],
+) -> Query<'q, Any, AnyArguments<'q>> {
+    for bind in binds {
+        query = match bind {
+            Bind::Text(text) => query.bind(text.as_str()),
+            Bind::Int(value) => query.bind(*value),
+            Bind::Null => query.bind(None::<String>),
+        };
+    }
+    query
+}
+
+pub(crate) fn bind_all_as<'q, O>(
+    mut query: QueryAs<'q, Any, O, AnyArguments<'q>>,
+    binds: &'q [Bind],
+) -> QueryAs<'q, Any, O, AnyArguments<'q>> {
+    for bind in binds {
+        query = match bind {
+            Bind::Text(text) => query.bind(text.as_str()),
+            Bind::Int(value) => query.bind(*value),
+            Bind::Null => query.bind(None::<String>),
+        };
+    }
+    query
+}

@@ -1,0 +1,270 @@
+//! Reading and writing tasks. Every write is one transaction: the task row, its tag rows,
+//! the idempotency record and (with the event backbone) its outbox rows commit together.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sqlx::{Any, Transaction};
+use uuid::Uuid;
+
+use super::idempotency::{self, Claim};
+use super::rows::{Bind, TaskRow, TASK_COLUMNS};
+use super::{IdempotencyRequest, Store, StoredResponse};
+use crate::domain::{FieldError, NewTask, Status, Task, UserId};
+
+/// Why a write did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("task not found")]
+    NotFound,
+    #[error("the task is at version {current}, not the version the request was based on")]
+    Stale { current: i64 },
+    #[error("the change is invalid")]
+    Invalid(Vec<FieldError>),
+    #[error("this Idempotency-Key was used with a different request body")]
+    IdempotencyMismatch,
+    #[error("a request with this Idempotency-Key is still being processed")]
+    IdempotencyInFlight,
+    #[error(transparent)]
+    Database(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for WriteError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Database(error.into())
+    }
+}
+
+pub enum CreateOutcome {
+    Created(Task),
+    /// A retry of an earlier request with the same Idempotency-Key.
+    Replayed(StoredResponse),
+}
+
+impl Store {
+    /// Creates a task for `user`. With an idempotency key the response `render` makes is
+    /// stored in the same transaction and a retry gets it back unchanged.
+    ///
+    /// # Errors
+    /// A reused key with another body, or a database failure.
+    pub async fn create_task(
+        &self,
+        user: &UserId,
+        content: NewTask,
+        idempotency: Option<IdempotencyRequest>,
+        render: impl FnOnce(&Task) -> StoredResponse,
+    ) -> Result<CreateOutcome, WriteError> {
+        let mut tx = self.writer.begin().await?;
+        if let Some(request) = &idempotency {
+            match idempotency::claim(&mut tx, user, request).await? {
+                Claim::New => {}
+                Claim::Replay(response) => return Ok(CreateOutcome::Replayed(response)),
+                Claim::Mismatch => return Err(WriteError::IdempotencyMismatch),
+                Claim::InFlight => return Err(WriteError::IdempotencyInFlight),
+            }
+        }
+        let now = crate::time::now();
+        let task = Task {
+            id: Uuid::now_v7(),
+            user_id: user.clone(),
+            content,
+            status: Status::Open,
+            completed_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        insert_task(&mut tx, &task).await?;
+        replace_tags(&mut tx, &task, false).await?;
+        if let Some(request) = &idempotency {
+            idempotency::complete(&mut tx, user, request, &render(&task)).await?;
+        }
+        tx.commit().await.context("commit task creation")?;
+        Ok(CreateOutcome::Created(task))
+    }
+
+    /// The caller's task, or `None` when it does not exist or belongs to someone else.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn get_task(&self, user: &UserId, id: Uuid) -> anyhow::Result<Option<Task>> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks t WHERE t.id = $1 AND t.user_id = $2");
+        let row: Option<TaskRow> = sqlx::query_as(&sql)
+            .bind(id.to_string())
+            .bind(user.as_str())
+            .fetch_optional(&self.reader)
+            .await
+            .context("read task")?;
+        row.map(Task::try_from).transpose()
+    }
+
+    /// Loads the caller's task, lets `change` compute its next state from it and the
+    /// current time (`None`: nothing to change), and stores that state as the next version.
+    ///
+    /// # Errors
+    /// Not found, a stale `if_match`, a change `change` rejects, or a database failure.
+    pub async fn change_task<F>(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        if_match: Option<i64>,
+        change: F,
+    ) -> Result<Task, WriteError>
+    where
+        F: FnOnce(&Task, DateTime<Utc>) -> Result<Option<Task>, Vec<FieldError>>,
+    {
+        let mut tx = self.writer.begin().await?;
+        let current = self.lock_task(&mut tx, user, id, if_match).await?;
+        let now = crate::time::now();
+        let Some(mut next) = change(&current, now).map_err(WriteError::Invalid)? else {
+            return Ok(current);
+        };
+        next.version = current.version + 1;
+        next.updated_at = now.max(current.updated_at);
+        update_task(&mut tx, &next, current.version).await?;
+        if next.content.tags != current.content.tags {
+            replace_tags(&mut tx, &next, true).await?;
+        }
+        tx.commit().await.context("commit task change")?;
+        Ok(next)
+    }
+
+    /// Deletes the caller's task and returns what it was.
+    ///
+    /// # Errors
+    /// Not found, a stale `if_match`, or a database failure.
+    pub async fn delete_task(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        if_match: Option<i64>,
+    ) -> Result<Task, WriteError> {
+        let mut tx = self.writer.begin().await?;
+        let current = self.lock_task(&mut tx, user, id, if_match).await?;
+        sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2")
+            .bind(id.to_string())
+            .bind(user.as_str())
+            .execute(&mut *tx)
+            .await
+            .context("delete task")?;
+        tx.commit().await.context("commit task deletion")?;
+        Ok(current)
+    }
+
+    async fn lock_task(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        user: &UserId,
+        id: Uuid,
+        if_match: Option<i64>,
+    ) -> Result<Task, WriteError> {
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.id = $1 AND t.user_id = $2{}",
+            self.backend.for_update()
+        );
+        let row: Option<TaskRow> = sqlx::query_as(&sql)
+            .bind(id.to_string())
+            .bind(user.as_str())
+            .fetch_optional(&mut **tx)
+            .await
+            .context("read task for change")?;
+        let current = Task::try_from(row.ok_or(WriteError::NotFound)?)?;
+        match if_match {
+            Some(expected) if expected != current.version => Err(WriteError::Stale {
+                current: current.version,
+            }),
+            _ => Ok(current),
+        }
+    }
+}
+
+fn task_binds(task: &Task) -> anyhow::Result<Vec<Bind>> {
+    let c = &task.content;
+    let opt = |value: Option<String>| value.map_or(Bind::Null, Bind::Text);
+    Ok(vec![
+        Bind::Text(task.id.to_string()),
+        Bind::Text(task.user_id.as_str().to_owned()),
+        Bind::Text(c.title.as_str().to_owned()),
+        Bind::Text(c.description.as_str().to_owned()),
+        Bind::Int(c.priority.rank()),
+        Bind::Text(serde_json::to_string(&c.tags.to_strings())?),
+        opt(c.due_at.map(crate::time::format)),
+        Bind::Text(c.time_zone.name().to_owned()),
+        opt(c.recurrence.as_ref().map(|r| r.as_str().to_owned())),
+        Bind::Text(serde_json::to_string(&c.reminders.to_strings())?),
+        Bind::Text(task.status.as_str().to_owned()),
+        opt(task.completed_at.map(crate::time::format)),
+        Bind::Text(crate::time::format(task.created_at)),
+        Bind::Text(crate::time::format(task.updated_at)),
+        Bind::Int(task.version),
+    ])
+}
+
+async fn insert_task(tx: &mut Transaction<'static, Any>, task: &Task) -> anyhow::Result<()> {
+    let binds = task_binds(task)?;
+    let sql = "INSERT INTO tasks (id, user_id, title, description, priority, tags, due_at, \
+        time_zone, recurrence, reminders, status, completed_at, created_at, updated_at, version) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+    super::rows::bind_all(sqlx::query(sql), &binds)
+        .execute(&mut **tx)
+        .await
+        .context("insert task")?;
+    Ok(())
+}
+
+/// Writes `task` over the stored row, which must still be at `expected_version`.
+async fn update_task(
+    tx: &mut Transaction<'static, Any>,
+    task: &Task,
+    expected_version: i64,
+) -> Result<(), WriteError> {
+    let mut binds = task_binds(task)?;
+    binds.push(Bind::Int(expected_version));
+    let sql = "UPDATE tasks SET title = $3, description = $4, priority = $5, tags = $6, \
+        due_at = $7, time_zone = $8, recurrence = $9, reminders = $10, status = $11, \
+        completed_at = $12, created_at = $13, updated_at = $14, version = $15 \
+        WHERE id = $1 AND user_id = $2 AND version = $16";
+    let done = super::rows::bind_all(sqlx::query(sql), &binds)
+        .execute(&mut **tx)
+        .await
+        .context("update task")?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(WriteError::Stale {
+            current: expected_version,
+        })
+    }
+}
+
+async fn replace_tags(
+    tx: &mut Transaction<'static, Any>,
+    task: &Task,
+    clear_first: bool,
+) -> anyhow::Result<()> {
+    let id = task.id.to_string();
+    if clear_first {
+        sqlx::query("DELETE FROM task_tags WHERE task_id = $1")
+            .bind(&id)
+            .execute(&mut **tx)
+            .await
+            .context("clear tags")?;
+    }
+    let tags = task.content.tags.to_strings();
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<String> = (0..tags.len())
+        .map(|i| format!("($1, $2, ${})", i + 3))
+        .collect();
+    let sql = format!(
+        "INSERT INTO task_tags (task_id, user_id, tag) VALUES {}",
+        values.join(", ")
+    );
+    let mut binds = vec![Bind::Text(id), Bind::Text(task.user_id.as_str().to_owned())];
+    binds.extend(tags.into_iter().map(Bind::Text));
+    super::rows::bind_all(sqlx::query(&sql), &binds)
+        .execute(&mut **tx)
+        .await
+        .context("insert tags")?;
+    Ok(())
+}
