@@ -1,0 +1,151 @@
+//! spawn_app() and typed request helpers.
+
+use std::time::Duration;
+
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+use taskstream::auth::Auth;
+use taskstream::config::{CommonSettings, HttpSettings, LogFormat, Secret};
+use taskstream::domain::UserId;
+use taskstream::startup::Application;
+use tokio_util::sync::CancellationToken;
+
+pub const SECRET: &str = "integration-tests-secret-of-at-least-32-bytes";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub auth: Auth,
+    shutdown: CancellationToken,
+    _data_dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// The database URL for one test: a fresh SQLite file, or a fresh PostgreSQL database.
+async fn fresh_database(data_dir: &std::path::Path) -> Option<String> {
+    match std::env::var("TASKSTREAM_TEST_BACKEND").as_deref() {
+        Ok("postgres") => {
+            let admin_url = std::env::var("TEST_DATABASE_URL")
+                .expect("TASKSTREAM_TEST_BACKEND=postgres needs TEST_DATABASE_URL");
+            let name = format!("taskstream_test_{}", uuid::Uuid::new_v4().simple());
+            sqlx::any::install_default_drivers();
+            let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+                .await
+                .expect("create test database");
+            let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
+            url.set_path(&name);
+            Some(url.to_string())
+        }
+        _ => Some(format!("sqlite://{}?mode=rwc", data_dir.join("test.db").display())),
+    }
+}
+
+pub fn settings(data_dir: &std::path::Path, database_url: Option<String>) -> CommonSettings {
+    CommonSettings {
+        data_dir: data_dir.to_path_buf(),
+        database_url,
+        db_max_connections: 8,
+        jwt_secret: Some(Secret::new(SECRET)),
+        jwt_secret_file: None,
+        log_format: LogFormat::Human,
+        log: std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let common = settings(data_dir.path(), fresh_database(data_dir.path()).await);
+    taskstream::telemetry::init(&common.log, common.log_format);
+    let http = HttpSettings { listen: "127.0.0.1:0".parse().expect("address") };
+    let app = Application::build(&common, &http).await.expect("build app");
+    let address = format!("http://{}", app.local_addr());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.run(shutdown.clone()));
+    TestApp {
+        address,
+        client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+        auth: Auth::new(&Secret::new(SECRET)),
+        shutdown,
+        _data_dir: data_dir,
+    }
+}
+
+impl TestApp {
+    pub fn token(&self, user: &str) -> String {
+        self.auth
+            .issue(&UserId::parse(user).expect("user id"), Duration::from_secs(3600))
+            .expect("token")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A request as `user`, with a JSON content type.
+    pub fn request(&self, method: reqwest::Method, path: &str, user: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(self.token(user))
+            .header("content-type", "application/json")
+    }
+
+    pub async fn post_task(&self, user: &str, body: &Value) -> Response {
+        self.request(reqwest::Method::POST, "/api/v1/tasks", user).json(body).send().await.expect("send")
+    }
+
+    /// Creates a task and returns its JSON, failing the test unless it was created.
+    pub async fn create_task(&self, user: &str, body: &Value) -> Value {
+        let response = self.post_task(user, body).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "create failed: {:?}", response.text().await);
+        response.json().await.expect("json")
+    }
+
+    pub async fn get_task(&self, user: &str, id: &str) -> Response {
+        self.request(reqwest::Method::GET, &format!("/api/v1/tasks/{id}"), user).send().await.expect("send")
+    }
+
+    pub async fn patch_task(&self, user: &str, id: &str, body: &Value) -> Response {
+        self.request(reqwest::Method::PATCH, &format!("/api/v1/tasks/{id}"), user)
+            .json(body)
+            .send()
+            .await
+            .expect("send")
+    }
+
+    pub async fn list(&self, user: &str, query: &str) -> Response {
+        self.request(reqwest::Method::GET, &format!("/api/v1/tasks?{query}"), user).send().await.expect("send")
+    }
+
+    pub async fn action(&self, user: &str, id: &str, action: &str) -> Response {
+        self.request(reqwest::Method::POST, &format!("/api/v1/tasks/{id}/{action}"), user)
+            .send()
+            .await
+            .expect("send")
+    }
+}
+
+/// Asserts a problem+json response with this status, naming `field` when given; returns it.
+pub async fn assert_problem(response: Response, status: StatusCode, field: Option<&str>) -> Value {
+    assert_eq!(response.status(), status);
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap_or("").to_owned());
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    let body: Value = response.json().await.expect("problem json");
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
+    if let Some(field) = field {
+        let fields: Vec<&str> = body["errors"]
+            .as_array()
+            .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
+            .unwrap_or_default();
+        assert!(fields.contains(&field), "expected field {field} in {body}");
+    }
+    body
+}

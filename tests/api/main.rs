@@ -1,0 +1,9 @@
+//! Integration tests: the real application on a random port, a fresh database per test.
+//! The backend is chosen by TASKSTREAM_TEST_BACKEND (sqlite, the default, or postgres with
+//! TEST_DATABASE_URL); scripts/test runs the suite once per backend.
+
+mod helpers;
+
+mod errors;
+mod health;
+mod tasks;
