@@ -1,0 +1,49 @@
+# Shared by scripts/run and scripts/test: where things are built and how tools get installed.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# A build cache outside the clone survives fresh clones (CI clones afresh every time).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/taskstream-target}"
+export PATH="$HOME/.cargo/bin:$PATH"
+TANSU_VERSION=0.6.0
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+warn() { printf '\033[1;33m!!! %s\033[0m\n' "$*" >&2; }
+
+# The Kafka-compatible broker used locally and in tests (see docs/kafka-local.md).
+ensure_tansu() {
+    if command -v tansu >/dev/null 2>&1 && tansu --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
+        return
+    fi
+    say "installing Tansu $TANSU_VERSION (a Kafka-compatible broker; about 12 minutes, once per machine)"
+    cargo install tansu --locked --version "$TANSU_VERSION" --no-default-features --features libsql
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Starts a Tansu broker on PORT with its store in DIR; prints its pid.
+start_tansu() {
+    local port="$1" dir="$2"
+    mkdir -p "$dir"
+    (cd "$dir" && exec tansu broker \
+        --listener-url "tcp://127.0.0.1:$port" \
+        --advertised-listener-url "tcp://127.0.0.1:$port" \
+        --storage-engine "sqlite://broker.db" >"$dir/broker.log" 2>&1) &
+    local pid=$!
+    for _ in $(seq 1 100); do
+        if grep -q "ready in" "$dir/broker.log" 2>/dev/null; then
+            echo "$pid"
+            return
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            cat "$dir/broker.log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    warn "Tansu did not report ready within 10 s; see $dir/broker.log"
+    echo "$pid"
+}
