@@ -8,18 +8,22 @@
 mod dialect;
 mod idempotency;
 mod list;
+mod outbox;
 mod rows;
 mod tasks;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
+use tokio::sync::Notify;
 
 pub use dialect::Backend;
 pub use idempotency::{IdempotencyRequest, StoredResponse};
 pub use list::{Cursor, ListQuery, Page, SortField, SortOrder};
+pub use outbox::{OutboxRow, OUTBOX_CHANNEL};
 pub use tasks::{CreateOutcome, WriteError};
 
 /// Handle to the database; cheap to clone.
@@ -28,6 +32,8 @@ pub struct Store {
     reader: AnyPool,
     writer: AnyPool,
     backend: Backend,
+    /// Raised after every commit that wrote outbox rows, so the relay wakes at once.
+    outbox_signal: Arc<Notify>,
 }
 
 impl Store {
@@ -43,11 +49,7 @@ impl Store {
             Backend::Sqlite => pool(url, backend, 1).await?,
             Backend::Postgres => reader.clone(),
         };
-        Ok(Self {
-            reader,
-            writer,
-            backend,
-        })
+        Ok(Self { reader, writer, backend, outbox_signal: Arc::new(Notify::new()) })
     }
 
     /// Applies the migrations embedded in the binary.

@@ -1,5 +1,5 @@
 //! Reading and writing tasks. Every write is one transaction: the task row, its tag rows,
-//! the idempotency record and (with the event backbone) its outbox rows commit together.
+//! the idempotency record and its outbox rows commit together (promise 1).
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -7,9 +7,11 @@ use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
 use super::idempotency::{self, Claim};
+use super::outbox;
 use super::rows::{Bind, TaskRow, TASK_COLUMNS};
 use super::{IdempotencyRequest, Store, StoredResponse};
 use crate::domain::{FieldError, NewTask, Status, Task, UserId};
+use crate::events::Event;
 
 /// Why a write did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -75,10 +77,12 @@ impl Store {
         };
         insert_task(&mut tx, &task).await?;
         replace_tags(&mut tx, &task, false).await?;
+        outbox::append(&mut tx, self.backend, &Event::for_change(None, Some(&task))).await?;
         if let Some(request) = &idempotency {
             idempotency::complete(&mut tx, user, request, &render(&task)).await?;
         }
         tx.commit().await.context("commit task creation")?;
+        self.outbox_signal.notify_one();
         Ok(CreateOutcome::Created(task))
     }
 
@@ -124,7 +128,9 @@ impl Store {
         if next.content.tags != current.content.tags {
             replace_tags(&mut tx, &next, true).await?;
         }
+        outbox::append(&mut tx, self.backend, &Event::for_change(Some(&current), Some(&next))).await?;
         tx.commit().await.context("commit task change")?;
+        self.outbox_signal.notify_one();
         Ok(next)
     }
 
@@ -146,7 +152,9 @@ impl Store {
             .execute(&mut *tx)
             .await
             .context("delete task")?;
+        outbox::append(&mut tx, self.backend, &Event::for_change(Some(&current), None)).await?;
         tx.commit().await.context("commit task deletion")?;
+        self.outbox_signal.notify_one();
         Ok(current)
     }
 

@@ -1,0 +1,164 @@
+//! The transactional outbox (written with every change) and what the relay needs from it.
+
+use anyhow::Context;
+use sqlx::{Any, Transaction};
+
+use super::{Backend, Store};
+use crate::events::{cloud_event_headers, traceparent, Event};
+
+/// The PostgreSQL channel on which committed outbox rows are announced.
+pub const OUTBOX_CHANNEL: &str = "taskstream_outbox";
+const SOURCE: &str = "/taskstream";
+
+/// A row waiting to be published.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub topic: String,
+    pub record_key: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub payload: String,
+    pub headers: String,
+}
+
+impl OutboxRow {
+    pub fn header_pairs(&self) -> Vec<(String, String)> {
+        serde_json::from_str(&self.headers).unwrap_or_default()
+    }
+}
+
+/// Writes `events` in order inside the caller's transaction.
+pub(super) async fn append(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    events: &[Event],
+) -> anyhow::Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let now = crate::time::format(crate::time::now());
+    for event in events {
+        let headers = cloud_event_headers(event, SOURCE, &traceparent());
+        sqlx::query(
+            "INSERT INTO outbox (topic, record_key, event_id, event_type, payload, headers, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(event.topic().base_name())
+        .bind(event.key())
+        .bind(event.header.event_id.to_string())
+        .bind(&event.header.event_type)
+        .bind(event.encode().context("encode event")?)
+        .bind(serde_json::to_string(&headers).context("encode headers")?)
+        .bind(&now)
+        .execute(&mut **tx)
+        .await
+        .context("append to outbox")?;
+    }
+    if backend == Backend::Postgres {
+        // Delivered to listeners at commit, so other relay processes wake at once.
+        sqlx::query(&format!("SELECT pg_notify('{OUTBOX_CHANNEL}', '')"))
+            .execute(&mut **tx)
+            .await
+            .context("notify outbox listeners")?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Up to `limit` undelivered rows, oldest first.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn pending_outbox(&self, limit: i64) -> anyhow::Result<Vec<OutboxRow>> {
+        sqlx::query_as(
+            "SELECT id, topic, record_key, event_id, event_type, payload, headers FROM outbox \
+             WHERE delivered_at IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await
+        .context("read outbox")
+    }
+
+    /// # Errors
+    /// A database failure.
+    pub async fn mark_delivered(&self, ids: &[i64]) -> anyhow::Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        sqlx::query(&format!("UPDATE outbox SET delivered_at = $1 WHERE id IN ({list})"))
+            .bind(crate::time::format(crate::time::now()))
+            .execute(&self.writer)
+            .await
+            .context("mark outbox rows delivered")?;
+        Ok(())
+    }
+
+    /// Deletes rows delivered more than `age` ago; returns how many.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn prune_outbox(&self, age: chrono::TimeDelta) -> anyhow::Result<u64> {
+        let cutoff = crate::time::format(crate::time::now() - age);
+        let done = sqlx::query("DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < $1")
+            .bind(cutoff)
+            .execute(&self.writer)
+            .await
+            .context("prune outbox")?;
+        Ok(done.rows_affected())
+    }
+
+    /// Number of rows not yet delivered.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn outbox_backlog(&self) -> anyhow::Result<i64> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
+            .fetch_one(&self.reader)
+            .await
+            .context("count outbox")?;
+        Ok(count)
+    }
+
+    /// Resolves when new outbox rows may have been committed by this process.
+    pub fn outbox_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.outbox_signal.clone()
+    }
+
+    /// Takes or renews the lease `name` for `holder` for `ttl`; true when `holder` has it.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn acquire_lease(&self, name: &str, holder: &str, ttl: chrono::TimeDelta) -> anyhow::Result<bool> {
+        let now = crate::time::now();
+        let done = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE leases.holder = excluded.holder OR leases.expires_at < $4",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(crate::time::format(now + ttl))
+        .bind(crate::time::format(now))
+        .execute(&self.writer)
+        .await
+        .context("acquire lease")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives the lease up (a clean stop lets another process take over at once).
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn release_lease(&self, name: &str, holder: &str) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.writer)
+            .await
+            .context("release lease")?;
+        Ok(())
+    }
+}
