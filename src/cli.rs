@@ -2,17 +2,22 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{CommonSettings, HttpSettings};
+use crate::config::{CommonSettings, HttpSettings, KafkaSettings};
+use crate::events::Topic;
+use crate::roles::Role;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "taskstream",
     version,
-    about = "Event-driven task service: tasks with due dates, reminders and repeat rules over HTTP."
+    about = "Event-driven task service: tasks with due dates, reminders and repeat rules over HTTP; every change an event on Kafka."
 )]
 pub struct Cli {
     #[command(flatten)]
     pub common: CommonSettings,
+
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
 
     #[command(subcommand)]
     pub command: Command,
@@ -20,15 +25,22 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run every role in one process (the local default).
+    /// Run every role in one process: the API, the outbox relay and every consumer role.
     All {
         #[command(flatten)]
         http: HttpSettings,
     },
-    /// Run the HTTP API alone.
+    /// Run the HTTP API alone (events wait in the outbox for a relay).
     Api {
         #[command(flatten)]
         http: HttpSettings,
+    },
+    /// Run the outbox relay alone: publish committed events to Kafka.
+    Relay,
+    /// Run one consumer role.
+    Worker {
+        #[arg(long, value_enum)]
+        role: Role,
     },
     /// Print a bearer token for a user, signed with the configured secret.
     Token {
@@ -41,4 +53,70 @@ pub enum Command {
     },
     /// Apply the database migrations and exit.
     Migrate,
+    /// Create or inspect the Kafka topics.
+    Topics {
+        #[command(subcommand)]
+        action: TopicsAction,
+    },
+    /// Inspect and replay records parked on the dead-letter topics.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicsAction {
+    /// Create missing topics and report existing ones whose settings differ.
+    Ensure,
+    /// Show every topic's partitions and retention against the configuration.
+    Describe,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DlqFilter {
+    /// Only this source topic's DLQ (task-events, task-reminders, task-recurrence).
+    #[arg(long, value_parser = parse_topic)]
+    pub topic: Option<Topic>,
+    /// Only records of this event type (the ce_type header).
+    #[arg(long)]
+    pub event_type: Option<String>,
+    /// Only records whose error contains this text.
+    #[arg(long)]
+    pub error_contains: Option<String>,
+    /// Only the record at this DLQ offset.
+    #[arg(long)]
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqAction {
+    /// List parked records (JSON lines with --json).
+    List {
+        #[command(flatten)]
+        filter: DlqFilter,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish the selected parked records again on their source topics.
+    Replay {
+        #[command(flatten)]
+        filter: DlqFilter,
+    },
+}
+
+fn parse_topic(raw: &str) -> Result<Topic, String> {
+    Topic::from_base_name(raw)
+        .ok_or_else(|| "must be task-events, task-reminders or task-recurrence".to_owned())
+}
+
+impl From<DlqFilter> for crate::bus::dlq::Filter {
+    fn from(f: DlqFilter) -> Self {
+        Self {
+            topic: f.topic,
+            event_type: f.event_type,
+            error_contains: f.error_contains,
+            offset: f.offset,
+        }
+    }
 }

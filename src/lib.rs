@@ -5,10 +5,12 @@
 
 pub mod api;
 pub mod auth;
+pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod events;
+pub mod roles;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -2,9 +2,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use taskstream::auth::Auth;
-use taskstream::cli::{Cli, Command};
+use taskstream::bus::{dlq, topics, Kafka, Publisher};
+use taskstream::cli::{Cli, Command, DlqAction, TopicsAction};
 use taskstream::domain::UserId;
-use taskstream::startup::{self, Application};
+use taskstream::startup::{self, Application, Parts};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -21,12 +22,21 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     cli.common.validate()?;
-    match cli.command {
-        Command::All { http } | Command::Api { http } => {
-            let app = Application::build(&cli.common, &http).await?;
-            tracing::info!(address = %app.local_addr(), database = %app.store().backend(), "taskstream API listening");
-            app.run(startup::shutdown_on_signal()).await
-        }
+    cli.kafka.validate()?;
+    let parts = match cli.command {
+        Command::All { http } => Parts::all(http),
+        Command::Api { http } => Parts {
+            http: Some(http),
+            ..Parts::default()
+        },
+        Command::Relay => Parts {
+            relay: true,
+            ..Parts::default()
+        },
+        Command::Worker { role } => Parts {
+            roles: vec![role],
+            ..Parts::default()
+        },
         Command::Token { user, ttl_hours } => {
             let user =
                 UserId::parse(&user).map_err(|e| anyhow::anyhow!("--user: {}", e.message))?;
@@ -35,12 +45,93 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "{}",
                 auth.issue(&user, Duration::from_secs(ttl_hours * 3600))?
             );
-            Ok(())
+            return Ok(());
         }
         Command::Migrate => {
             let store = startup::open_store(&cli.common).await?;
             println!("migrations applied to the {} database", store.backend());
-            Ok(())
+            return Ok(());
+        }
+        Command::Topics { action } => return topics_command(&Kafka::new(cli.kafka), action).await,
+        Command::Dlq { action } => return dlq_command(&Kafka::new(cli.kafka), action).await,
+    };
+    let app = Application::build(&cli.common, &cli.kafka, parts).await?;
+    if let Some(address) = app.local_addr() {
+        tracing::info!(%address, database = %app.store().backend(), "taskstream API listening");
+    }
+    app.run(startup::shutdown_on_signal()).await
+}
+
+async fn topics_command(kafka: &Kafka, action: TopicsAction) -> anyhow::Result<()> {
+    let states = match action {
+        TopicsAction::Ensure => topics::ensure(kafka).await?,
+        TopicsAction::Describe => topics::describe(kafka).await?,
+    };
+    let mut differ = false;
+    for state in states {
+        let partitions = state.partitions.map_or("-".to_owned(), |p| p.to_string());
+        let retention = state
+            .retention_ms
+            .map_or("unknown".to_owned(), |r| r.to_string());
+        let differences = state.differences();
+        differ |= !differences.is_empty();
+        let note = if state.created {
+            "created".to_owned()
+        } else if differences.is_empty() {
+            "ok".to_owned()
+        } else {
+            differences.join("; ")
+        };
+        println!(
+            "{:<40} partitions {:<4} retention.ms {:<12} {note}",
+            state.spec.name, partitions, retention
+        );
+    }
+    if differ {
+        eprintln!("some topics differ from the configuration (existing topics are never changed)");
+    }
+    Ok(())
+}
+
+async fn dlq_command(kafka: &Kafka, action: DlqAction) -> anyhow::Result<()> {
+    match action {
+        DlqAction::List { filter, json } => {
+            let parked = dlq::list(kafka, &filter.into())?;
+            for record in &parked {
+                if json {
+                    println!("{}", serde_json::to_string(record)?);
+                } else {
+                    println!(
+                        "{}[{}]@{}  type={}  key={}  from={}@{}  attempts={}  error={}",
+                        record.dlq_topic,
+                        record.dlq_partition,
+                        record.dlq_offset,
+                        record.event_type().unwrap_or("?"),
+                        record.key,
+                        record.header(dlq::SOURCE_TOPIC).unwrap_or("?"),
+                        record.header(dlq::SOURCE_OFFSET).unwrap_or("?"),
+                        record.header(dlq::ATTEMPTS).unwrap_or("?"),
+                        record.header(dlq::ERROR).unwrap_or("?"),
+                    );
+                }
+            }
+            eprintln!("{} parked record(s)", parked.len());
+        }
+        DlqAction::Replay { filter } => {
+            let parked = dlq::list(kafka, &filter.into())?;
+            let publisher = Publisher::new(kafka)?;
+            let total = parked.len();
+            let done = dlq::replay(&publisher, &parked, |n, record| {
+                eprintln!(
+                    "[{n}/{total}] replayed {}@{} to {}",
+                    record.dlq_topic,
+                    record.dlq_offset,
+                    record.header(dlq::SOURCE_TOPIC).unwrap_or("?")
+                );
+            })
+            .await?;
+            eprintln!("replayed {done} record(s); consumers skip any they had already applied");
         }
     }
+    Ok(())
 }

@@ -1,14 +1,22 @@
-//! Building the application from settings and running it until told to stop.
+//! Building the application from settings and running its parts until told to stop.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use rdkafka::consumer::BaseConsumer;
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{self, AppState};
+use crate::api::{self, AppState, BrokerProbe};
 use crate::auth::Auth;
-use crate::config::{CommonSettings, HttpSettings};
+use crate::bus::consumer::{self, Retry};
+use crate::bus::{topics, Kafka, Publisher};
+use crate::config::{CommonSettings, HttpSettings, KafkaSettings};
+use crate::roles::relay::{Relay, RelaySettings};
+use crate::roles::{audit::Audit, Role};
 use crate::store::Store;
 
 /// Opens the configured database and applies its migrations.
@@ -21,54 +29,192 @@ pub async fn open_store(common: &CommonSettings) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// The HTTP API, bound to its port and ready to serve.
+/// Which parts run in this process.
+#[derive(Debug, Clone, Default)]
+pub struct Parts {
+    pub http: Option<HttpSettings>,
+    pub relay: bool,
+    pub roles: Vec<Role>,
+}
+
+impl Parts {
+    /// Everything: the `all` subcommand.
+    pub fn all(http: HttpSettings) -> Self {
+        Self {
+            http: Some(http),
+            relay: true,
+            roles: vec![Role::Audit],
+        }
+    }
+}
+
+/// The application, bound to its port and ready to run.
 pub struct Application {
-    listener: TcpListener,
-    state: AppState,
+    listener: Option<TcpListener>,
+    store: Store,
+    auth: Auth,
+    kafka: Kafka,
+    database_url: String,
+    parts: Parts,
 }
 
 impl Application {
     /// # Errors
-    /// When the database, the secret or the listening address is unusable.
-    pub async fn build(common: &CommonSettings, http: &HttpSettings) -> anyhow::Result<Self> {
+    /// When the database, the secret, the broker settings or the address is unusable.
+    pub async fn build(
+        common: &CommonSettings,
+        kafka: &KafkaSettings,
+        parts: Parts,
+    ) -> anyhow::Result<Self> {
         let auth = Auth::from_settings(common)?;
+        let database_url = common.database_url()?;
         let store = open_store(common).await?;
-        let listener = TcpListener::bind(http.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", http.listen))?;
+        let listener = match &parts.http {
+            Some(http) => Some(
+                TcpListener::bind(http.listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {}", http.listen))?,
+            ),
+            None => None,
+        };
+        let kafka = Kafka::new(kafka.clone());
+        kafka.base_config()?; // reject unusable settings now, not at the first event
         Ok(Self {
             listener,
-            state: AppState { store, auth },
+            store,
+            auth,
+            kafka,
+            database_url,
+            parts,
         })
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn store(&self) -> &Store {
-        &self.state.store
+        &self.store
     }
 
-    /// Serves until `shutdown` is cancelled, then lets requests in flight finish.
+    /// Runs every part until `shutdown`, then lets each finish its work in hand.
     ///
     /// # Errors
-    /// When the server fails.
+    /// When a part fails to start or stops with an error.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let store = self.state.store.clone();
-        let app = api::router(self.state);
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
-            .context("HTTP server failed")?;
-        store.close().await;
-        Ok(())
+        let mut parts = JoinSet::new();
+        let needs_broker = self.parts.relay || !self.parts.roles.is_empty();
+        if needs_broker {
+            tokio::spawn(ensure_topics(self.kafka.clone(), shutdown.clone()));
+        }
+        if let Some(listener) = self.listener {
+            let probe: BaseConsumer = self
+                .kafka
+                .base_config()?
+                .create()
+                .context("cannot create the broker probe")?;
+            let state = AppState {
+                store: self.store.clone(),
+                auth: self.auth.clone(),
+                broker: BrokerProbe::new(Arc::new(probe)),
+            };
+            let stop = shutdown.clone();
+            parts.spawn(async move {
+                axum::serve(listener, api::router(state))
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await
+                    .context("HTTP server failed")
+            });
+        }
+        if needs_broker {
+            let publisher = Publisher::new(&self.kafka)?;
+            if self.parts.relay {
+                let relay = Relay::new(
+                    self.store.clone(),
+                    self.kafka.clone(),
+                    publisher.clone(),
+                    RelaySettings::default(),
+                );
+                let (url, stop) = (self.database_url.clone(), shutdown.clone());
+                parts.spawn(async move { relay.run(&url, stop).await });
+            }
+            for role in self.parts.roles {
+                let (kafka, store, publisher, stop) = (
+                    self.kafka.clone(),
+                    self.store.clone(),
+                    publisher.clone(),
+                    shutdown.clone(),
+                );
+                parts.spawn(async move {
+                    match role {
+                        Role::Audit => {
+                            consumer::run(
+                                &kafka,
+                                store,
+                                publisher,
+                                Arc::new(Audit),
+                                Retry::default(),
+                                stop,
+                            )
+                            .await
+                        }
+                    }
+                });
+            }
+        }
+        let mut result = Ok(());
+        while let Some(done) = parts.join_next().await {
+            let outcome = done.context("a part panicked").and_then(|r| r);
+            if let Err(error) = outcome {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "a part stopped with an error; stopping the rest"
+                );
+                shutdown.cancel();
+                result = Err(error);
+            } else if !shutdown.is_cancelled() {
+                tracing::error!("a part stopped on its own; stopping the rest");
+                shutdown.cancel();
+            }
+        }
+        self.store.close().await;
+        result
     }
 }
 
-/// A token cancelled on SIGINT or SIGTERM.
+/// Creates missing topics, retrying while the broker is away; the API serves meanwhile.
+async fn ensure_topics(kafka: Kafka, shutdown: CancellationToken) {
+    let mut delay = Duration::from_millis(500);
+    while !shutdown.is_cancelled() {
+        match topics::ensure(&kafka).await {
+            Ok(states) => {
+                for state in states {
+                    if state.created {
+                        tracing::info!(topic = %state.spec.name, partitions = state.spec.partitions, "created topic");
+                    }
+                    for difference in state.differences() {
+                        tracing::warn!(topic = %state.spec.name, "topic differs from configuration: {difference}");
+                    }
+                }
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "cannot ensure topics yet; retrying"
+                );
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {},
+                    () = shutdown.cancelled() => return,
+                }
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+/// A token cancelled on SIGINT or SIGTERM. A second signal is not needed: every part
+/// stops within its drain time.
 pub fn shutdown_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let trigger = token.clone();

@@ -21,22 +21,34 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The process can serve: its database answers.
+/// The process can serve: its database and its broker answer.
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses((status = 200, description = "Ready"), (status = 503, description = "A dependency is down", body = super::Problem, content_type = "application/problem+json")))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
-        Ok(Ok(())) => Ok(Json(
-            json!({ "status": "ready", "checks": { "database": "ok" } }),
+    let (database, broker) = tokio::join!(
+        tokio::time::timeout(Duration::from_secs(2), state.store.ping()),
+        state.broker.check(Duration::from_secs(2)),
+    );
+    let database = match database {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(format!("database: {error}")),
+        Err(_) => Err("database: no answer within 2 s".to_owned()),
+    };
+    let broker = broker.map_err(|error| format!("broker: {error}"));
+    match (database, broker) {
+        (Ok(()), Ok(())) => Ok(Json(
+            json!({ "status": "ready", "checks": { "database": "ok", "broker": "ok" } }),
         )),
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "readiness: database check failed");
-            Err(ApiError::Unavailable(
-                "the database is not reachable".into(),
-            ))
+        (database, broker) => {
+            let failed: Vec<String> = [database.err(), broker.err()]
+                .into_iter()
+                .flatten()
+                .collect();
+            tracing::warn!(checks = ?failed, "not ready");
+            Err(ApiError::Unavailable(format!(
+                "not ready: {}",
+                failed.join("; ")
+            )))
         }
-        Err(_) => Err(ApiError::Unavailable(
-            "the database did not answer within 2 s".into(),
-        )),
     }
 }

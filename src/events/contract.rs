@@ -19,7 +19,11 @@ pub enum Topic {
 }
 
 impl Topic {
-    pub const ALL: [Topic; 3] = [Topic::TaskEvents, Topic::TaskReminders, Topic::TaskRecurrence];
+    pub const ALL: [Topic; 3] = [
+        Topic::TaskEvents,
+        Topic::TaskReminders,
+        Topic::TaskRecurrence,
+    ];
 
     pub fn base_name(self) -> &'static str {
         match self {
@@ -286,12 +290,16 @@ impl Event {
     /// # Errors
     /// Not JSON, an unknown type, a newer schema version, or a value off its schema.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| DecodeError::NotJson(e.to_string()))?;
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| DecodeError::NotJson(e.to_string()))?;
         let Value::Object(mut object) = value else {
             return Err(DecodeError::NotJson("not an object".into()));
         };
-        let data = object.remove("data").ok_or_else(|| DecodeError::Schema("missing field `data`".into()))?;
-        let header: EventHeader = serde_json::from_value(Value::Object(object)).map_err(|e| DecodeError::Schema(e.to_string()))?;
+        let data = object
+            .remove("data")
+            .ok_or_else(|| DecodeError::Schema("missing field `data`".into()))?;
+        let header: EventHeader = serde_json::from_value(Value::Object(object))
+            .map_err(|e| DecodeError::Schema(e.to_string()))?;
         if header.schema_version > SCHEMA_VERSION {
             return Err(DecodeError::NewerVersion(header.schema_version));
         }
@@ -311,7 +319,10 @@ impl Event {
 }
 
 fn created_events(task: &Task) -> Vec<Event> {
-    let mut events = vec![Event::new(task, EventData::TaskCreated(TaskCreated { task: task.into() }))];
+    let mut events = vec![Event::new(
+        task,
+        EventData::TaskCreated(TaskCreated { task: task.into() }),
+    )];
     if let Some(schedule) = schedule_of(task) {
         events.push(Event::new(task, EventData::ReminderScheduled(schedule)));
     }
@@ -323,9 +334,15 @@ fn changed_events(old: &Task, new: &Task) -> Vec<Event> {
     let mut events = Vec::new();
     let changed = old.content.changed_fields(&new.content);
     if !changed.is_empty() {
-        let (before, after) = (TaskSnapshot::from(old).fields(), TaskSnapshot::from(new).fields());
+        let (before, after) = (
+            TaskSnapshot::from(old).fields(),
+            TaskSnapshot::from(new).fields(),
+        );
         let pick = |all: &Map<String, Value>| -> Map<String, Value> {
-            changed.iter().filter_map(|f| all.get(*f).map(|v| ((*f).to_owned(), v.clone()))).collect()
+            changed
+                .iter()
+                .filter_map(|f| all.get(*f).map(|v| ((*f).to_owned(), v.clone())))
+                .collect()
         };
         events.push(Event::new(
             new,
@@ -338,12 +355,29 @@ fn changed_events(old: &Task, new: &Task) -> Vec<Event> {
     }
     match (old.status, new.status) {
         (Status::Open, Status::Completed) => {
-            events.push(Event::new(new, EventData::TaskCompleted(TaskCompleted {
-                completed_at: new.completed_at.map(crate::time::format).unwrap_or_default(),
-            })));
-            events.push(Event::new(new, EventData::ReminderCancelled(ReminderCancelled { reason: "completed".into() })));
+            events.push(Event::new(
+                new,
+                EventData::TaskCompleted(TaskCompleted {
+                    completed_at: new
+                        .completed_at
+                        .map(crate::time::format)
+                        .unwrap_or_default(),
+                }),
+            ));
+            events.push(Event::new(
+                new,
+                EventData::ReminderCancelled(ReminderCancelled {
+                    reason: "completed".into(),
+                }),
+            ));
             if new.content.recurrence.is_some() {
-                events.push(Event::new(new, EventData::SeriesAdvance(SeriesAdvance { series_id: new.id, occurrence: new.into() })));
+                events.push(Event::new(
+                    new,
+                    EventData::SeriesAdvance(SeriesAdvance {
+                        series_id: new.id,
+                        occurrence: new.into(),
+                    }),
+                ));
             }
         }
         (Status::Completed, Status::Open) => {
@@ -366,8 +400,16 @@ fn deleted_events(task: &Task) -> Vec<Event> {
     gone.version += 1;
     gone.updated_at = crate::time::now().max(task.updated_at);
     vec![
-        Event::new(&gone, EventData::TaskDeleted(TaskDeleted { task: task.into() })),
-        Event::new(&gone, EventData::ReminderCancelled(ReminderCancelled { reason: "deleted".into() })),
+        Event::new(
+            &gone,
+            EventData::TaskDeleted(TaskDeleted { task: task.into() }),
+        ),
+        Event::new(
+            &gone,
+            EventData::ReminderCancelled(ReminderCancelled {
+                reason: "deleted".into(),
+            }),
+        ),
     ]
 }
 
@@ -375,7 +417,12 @@ fn deleted_events(task: &Task) -> Vec<Event> {
 fn schedule_or_cancel(task: &Task) -> Option<Event> {
     Some(match schedule_of(task) {
         Some(schedule) => Event::new(task, EventData::ReminderScheduled(schedule)),
-        None => Event::new(task, EventData::ReminderCancelled(ReminderCancelled { reason: "removed".into() })),
+        None => Event::new(
+            task,
+            EventData::ReminderCancelled(ReminderCancelled {
+                reason: "removed".into(),
+            }),
+        ),
     })
 }
 

@@ -7,6 +7,7 @@
 
 mod dialect;
 mod idempotency;
+mod inbox;
 mod list;
 mod outbox;
 mod rows;
@@ -22,6 +23,7 @@ use tokio::sync::Notify;
 
 pub use dialect::Backend;
 pub use idempotency::{IdempotencyRequest, StoredResponse};
+pub use inbox::Tx;
 pub use list::{Cursor, ListQuery, Page, SortField, SortOrder};
 pub use outbox::{OutboxRow, OUTBOX_CHANNEL};
 pub use tasks::{CreateOutcome, WriteError};
@@ -49,7 +51,12 @@ impl Store {
             Backend::Sqlite => pool(url, backend, 1).await?,
             Backend::Postgres => reader.clone(),
         };
-        Ok(Self { reader, writer, backend, outbox_signal: Arc::new(Notify::new()) })
+        Ok(Self {
+            reader,
+            writer,
+            backend,
+            outbox_signal: Arc::new(Notify::new()),
+        })
     }
 
     /// Applies the migrations embedded in the binary.

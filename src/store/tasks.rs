@@ -128,7 +128,12 @@ impl Store {
         if next.content.tags != current.content.tags {
             replace_tags(&mut tx, &next, true).await?;
         }
-        outbox::append(&mut tx, self.backend, &Event::for_change(Some(&current), Some(&next))).await?;
+        outbox::append(
+            &mut tx,
+            self.backend,
+            &Event::for_change(Some(&current), Some(&next)),
+        )
+        .await?;
         tx.commit().await.context("commit task change")?;
         self.outbox_signal.notify_one();
         Ok(next)
@@ -152,7 +157,12 @@ impl Store {
             .execute(&mut *tx)
             .await
             .context("delete task")?;
-        outbox::append(&mut tx, self.backend, &Event::for_change(Some(&current), None)).await?;
+        outbox::append(
+            &mut tx,
+            self.backend,
+            &Event::for_change(Some(&current), None),
+        )
+        .await?;
         tx.commit().await.context("commit task deletion")?;
         self.outbox_signal.notify_one();
         Ok(current)

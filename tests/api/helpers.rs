@@ -5,15 +5,21 @@ use std::time::Duration;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 use taskstream::auth::Auth;
-use taskstream::config::{CommonSettings, HttpSettings, LogFormat, Secret};
+use taskstream::config::{CommonSettings, HttpSettings, KafkaSettings, LogFormat, Secret};
 use taskstream::domain::UserId;
-use taskstream::startup::Application;
+use taskstream::startup::{Application, Parts};
 use tokio_util::sync::CancellationToken;
+
+use crate::broker;
 
 pub const SECRET: &str = "integration-tests-secret-of-at-least-32-bytes";
 
 pub struct TestApp {
     pub address: String,
+    /// Settings of this app's Kafka side: the shared test broker, topics under a prefix
+    /// of this test's own.
+    pub kafka: KafkaSettings,
+    pub store: taskstream::store::Store,
     pub client: reqwest::Client,
     pub auth: Auth,
     shutdown: CancellationToken,
@@ -44,7 +50,10 @@ async fn fresh_database(data_dir: &std::path::Path) -> Option<String> {
             url.set_path(&name);
             Some(url.to_string())
         }
-        _ => Some(format!("sqlite://{}?mode=rwc", data_dir.join("test.db").display())),
+        _ => Some(format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("test.db").display()
+        )),
     }
 }
 
@@ -60,18 +69,43 @@ pub fn settings(data_dir: &std::path::Path, database_url: Option<String>) -> Com
     }
 }
 
+/// The API alone (events stay in the outbox).
 pub async fn spawn_app() -> TestApp {
+    spawn(|http| Parts {
+        http: Some(http),
+        ..Parts::default()
+    })
+    .await
+}
+
+/// The API, the relay and every consumer role, on this test's own topics.
+pub async fn spawn_app_with_events() -> TestApp {
+    spawn(Parts::all).await
+}
+
+pub async fn spawn(parts: impl FnOnce(HttpSettings) -> Parts) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let common = settings(data_dir.path(), fresh_database(data_dir.path()).await);
     taskstream::telemetry::init(&common.log, common.log_format);
-    let http = HttpSettings { listen: "127.0.0.1:0".parse().expect("address") };
-    let app = Application::build(&common, &http).await.expect("build app");
-    let address = format!("http://{}", app.local_addr());
+    let http = HttpSettings {
+        listen: "127.0.0.1:0".parse().expect("address"),
+    };
+    let kafka = broker::kafka_settings(&format!("t{}.", uuid::Uuid::new_v4().simple()));
+    let app = Application::build(&common, &kafka, parts(http))
+        .await
+        .expect("build app");
+    let address = format!("http://{}", app.local_addr().expect("listening"));
+    let store = app.store().clone();
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run(shutdown.clone()));
     TestApp {
         address,
-        client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+        kafka,
+        store,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
         auth: Auth::new(&Secret::new(SECRET)),
         shutdown,
         _data_dir: data_dir,
@@ -81,7 +115,10 @@ pub async fn spawn_app() -> TestApp {
 impl TestApp {
     pub fn token(&self, user: &str) -> String {
         self.auth
-            .issue(&UserId::parse(user).expect("user id"), Duration::from_secs(3600))
+            .issue(
+                &UserId::parse(user).expect("user id"),
+                Duration::from_secs(3600),
+            )
             .expect("token")
     }
 
@@ -90,7 +127,12 @@ impl TestApp {
     }
 
     /// A request as `user`, with a JSON content type.
-    pub fn request(&self, method: reqwest::Method, path: &str, user: &str) -> reqwest::RequestBuilder {
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        user: &str,
+    ) -> reqwest::RequestBuilder {
         self.client
             .request(method, self.url(path))
             .bearer_auth(self.token(user))
@@ -98,18 +140,30 @@ impl TestApp {
     }
 
     pub async fn post_task(&self, user: &str, body: &Value) -> Response {
-        self.request(reqwest::Method::POST, "/api/v1/tasks", user).json(body).send().await.expect("send")
+        self.request(reqwest::Method::POST, "/api/v1/tasks", user)
+            .json(body)
+            .send()
+            .await
+            .expect("send")
     }
 
     /// Creates a task and returns its JSON, failing the test unless it was created.
     pub async fn create_task(&self, user: &str, body: &Value) -> Value {
         let response = self.post_task(user, body).await;
-        assert_eq!(response.status(), StatusCode::CREATED, "create failed: {:?}", response.text().await);
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "create failed: {:?}",
+            response.text().await
+        );
         response.json().await.expect("json")
     }
 
     pub async fn get_task(&self, user: &str, id: &str) -> Response {
-        self.request(reqwest::Method::GET, &format!("/api/v1/tasks/{id}"), user).send().await.expect("send")
+        self.request(reqwest::Method::GET, &format!("/api/v1/tasks/{id}"), user)
+            .send()
+            .await
+            .expect("send")
     }
 
     pub async fn patch_task(&self, user: &str, id: &str, body: &Value) -> Response {
@@ -121,25 +175,42 @@ impl TestApp {
     }
 
     pub async fn list(&self, user: &str, query: &str) -> Response {
-        self.request(reqwest::Method::GET, &format!("/api/v1/tasks?{query}"), user).send().await.expect("send")
+        self.request(
+            reqwest::Method::GET,
+            &format!("/api/v1/tasks?{query}"),
+            user,
+        )
+        .send()
+        .await
+        .expect("send")
     }
 
     pub async fn action(&self, user: &str, id: &str, action: &str) -> Response {
-        self.request(reqwest::Method::POST, &format!("/api/v1/tasks/{id}/{action}"), user)
-            .send()
-            .await
-            .expect("send")
+        self.request(
+            reqwest::Method::POST,
+            &format!("/api/v1/tasks/{id}/{action}"),
+            user,
+        )
+        .send()
+        .await
+        .expect("send")
     }
 }
 
 /// Asserts a problem+json response with this status, naming `field` when given; returns it.
 pub async fn assert_problem(response: Response, status: StatusCode, field: Option<&str>) -> Value {
     assert_eq!(response.status(), status);
-    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap_or("").to_owned());
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap_or("").to_owned());
     assert_eq!(content_type.as_deref(), Some("application/problem+json"));
     let body: Value = response.json().await.expect("problem json");
     assert_eq!(body["status"], status.as_u16());
-    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
     if let Some(field) = field {
         let fields: Vec<&str> = body["errors"]
             .as_array()

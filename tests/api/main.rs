@@ -2,6 +2,7 @@
 //! The backend is chosen by TASKSTREAM_TEST_BACKEND (sqlite, the default, or postgres with
 //! TEST_DATABASE_URL); scripts/test runs the suite once per backend.
 
+mod broker;
 mod helpers;
 
 mod errors;

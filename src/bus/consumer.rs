@@ -1,0 +1,284 @@
+//! The consumer runtime every role runs on.
+//!
+//! For each record: decode and validate it; in one database transaction claim the event in
+//! the role's inbox and apply the role's effect; commit; only then store the offset
+//! (enable.auto.offset.store=false), so a crash before the commit means redelivery and a
+//! redelivery means an inbox hit (promise 3). Transient failures are retried in place with
+//! capped exponential backoff, which keeps the partition's order. A record that does not
+//! decode, or fails permanently, or runs out of retries, is parked on `<topic>.dlq` with its
+//! provenance and the partition moves on (promise 4). On shutdown the loop stops fetching,
+//! finishes the record in hand, commits and leaves the group (promise 8).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::ClientContext;
+use tokio_util::sync::CancellationToken;
+
+use super::dlq::{self, Failure};
+use super::{Kafka, Publisher};
+use crate::events::{Event, Topic};
+use crate::store::{Store, Tx};
+
+/// Why a handler could not apply an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Worth retrying: a database hiccup, a dependency briefly away.
+    #[error("transient: {0:#}")]
+    Transient(anyhow::Error),
+    /// Retrying cannot help: the event asks for something impossible.
+    #[error("permanent: {0:#}")]
+    Permanent(anyhow::Error),
+}
+
+/// A role's reaction to events.
+pub trait Handler: Send + Sync + 'static {
+    /// Names the consumer group and the inbox.
+    fn name(&self) -> &'static str;
+
+    fn topics(&self) -> &'static [Topic];
+
+    /// Applies `event` inside `tx`; the runtime commits it together with the inbox row.
+    fn handle<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        event: &'a Event,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
+}
+
+/// Retry policy for transient failures.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    pub attempts: u32,
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Self {
+            attempts: 5,
+            first_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Retry {
+    fn backoff(&self, attempt: u32) -> Duration {
+        self.first_backoff
+            .saturating_mul(1 << attempt.min(16))
+            .min(self.max_backoff)
+    }
+}
+
+/// Commits stored offsets before partitions are taken away, so the next owner starts
+/// after the last applied record instead of redoing up to a commit interval's worth.
+struct CommitOnRevoke;
+
+impl ClientContext for CommitOnRevoke {}
+
+impl ConsumerContext for CommitOnRevoke {
+    fn pre_rebalance(
+        &self,
+        consumer: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &Rebalance<'_>,
+    ) {
+        if let Rebalance::Revoke(_) = rebalance {
+            if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
+                tracing::debug!(%error, "commit on revoke (nothing stored yet is fine)");
+            }
+        }
+    }
+}
+
+/// Runs `handler` until `shutdown` is cancelled.
+///
+/// # Errors
+/// When the consumer cannot be created or subscribed.
+pub async fn run<H: Handler>(
+    kafka: &Kafka,
+    store: Store,
+    publisher: Publisher,
+    handler: Arc<H>,
+    retry: Retry,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let group = format!(
+        "{}taskstream-{}",
+        kafka.settings().topic_prefix,
+        handler.name()
+    );
+    let consumer: StreamConsumer<CommitOnRevoke> = kafka
+        .base_config()?
+        .set("group.id", &group)
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set(
+            "fetch.wait.max.ms",
+            kafka.settings().fetch_wait_max_ms.to_string(),
+        )
+        .set("session.timeout.ms", "10000")
+        .create_with_context(CommitOnRevoke)
+        .context("cannot create the Kafka consumer")?;
+    let topics: Vec<String> = handler
+        .topics()
+        .iter()
+        .map(|t| kafka.topics.name(*t))
+        .collect();
+    let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&refs).context("cannot subscribe")?;
+    tracing::info!(role = handler.name(), %group, topics = ?topics, "consumer started");
+    let worker = Worker {
+        kafka,
+        store,
+        publisher,
+        handler,
+        retry,
+        shutdown: shutdown.clone(),
+    };
+    loop {
+        let message = tokio::select! {
+            () = shutdown.cancelled() => break,
+            message = consumer.recv() => message,
+        };
+        match message {
+            Ok(message) => {
+                if worker.process(&message).await.is_stored() {
+                    consumer
+                        .store_offset_from_message(&message)
+                        .context("store offset")?;
+                } else {
+                    break; // stopping mid-retry: the record is redelivered later
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "consumer error; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+    if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
+        tracing::debug!(%error, "final commit (nothing to commit is fine)");
+    }
+    consumer.unsubscribe();
+    tracing::info!(role = worker.handler.name(), "consumer stopped");
+    Ok(())
+}
+
+enum Outcome {
+    Done,
+    Interrupted,
+}
+
+impl Outcome {
+    fn is_stored(&self) -> bool {
+        matches!(self, Self::Done)
+    }
+}
+
+struct Worker<'k, H> {
+    kafka: &'k Kafka,
+    store: Store,
+    publisher: Publisher,
+    handler: Arc<H>,
+    retry: Retry,
+    shutdown: CancellationToken,
+}
+
+impl<H: Handler> Worker<'_, H> {
+    #[tracing::instrument(skip_all, fields(role = self.handler.name(), topic = message.topic(), partition = message.partition(), offset = message.offset()))]
+    async fn process(&self, message: &BorrowedMessage<'_>) -> Outcome {
+        let event = match Event::decode(message.payload().unwrap_or_default()) {
+            Ok(event) => event,
+            Err(error) => return self.park(message, &error.to_string(), 1).await,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.apply(&event).await {
+                Ok(()) => return Outcome::Done,
+                Err(HandlerError::Permanent(error)) => {
+                    return self.park(message, &format!("{error:#}"), attempt).await;
+                }
+                Err(HandlerError::Transient(error)) if attempt >= self.retry.attempts => {
+                    return self
+                        .park(
+                            message,
+                            &format!("gave up after {attempt} attempts: {error:#}"),
+                            attempt,
+                        )
+                        .await;
+                }
+                Err(HandlerError::Transient(error)) => {
+                    tracing::warn!(event_id = %event.header.event_id, attempt, error = format!("{error:#}"), "transient failure; retrying");
+                    if !self.pause(self.retry.backoff(attempt - 1)).await {
+                        return Outcome::Interrupted;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One transaction: inbox claim, effect, commit. A duplicate commits nothing new.
+    async fn apply(&self, event: &Event) -> Result<(), HandlerError> {
+        let mut tx = self.store.begin().await.map_err(HandlerError::Transient)?;
+        let first = self
+            .store
+            .claim_inbox(
+                &mut tx,
+                self.handler.name(),
+                &event.header.event_id.to_string(),
+            )
+            .await
+            .map_err(HandlerError::Transient)?;
+        if !first {
+            tracing::debug!(event_id = %event.header.event_id, "duplicate event ignored");
+            return Ok(());
+        }
+        self.handler.handle(&mut tx, event).await?;
+        tx.commit()
+            .await
+            .map_err(|e| HandlerError::Transient(e.into()))
+    }
+
+    /// Parks the record on the DLQ; keeps trying until the DLQ has it or we are stopping.
+    async fn park(&self, message: &BorrowedMessage<'_>, error: &str, attempts: u32) -> Outcome {
+        tracing::error!(error, attempts, "record goes to the dead-letter topic");
+        let failure = Failure {
+            consumer: self.handler.name(),
+            error,
+            attempts,
+        };
+        let mut attempt = 0;
+        loop {
+            match dlq::park(self.kafka, &self.publisher, message, &failure).await {
+                Ok(()) => return Outcome::Done,
+                Err(error) => {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "cannot write to the dead-letter topic; retrying"
+                    );
+                    attempt += 1;
+                    if !self.pause(self.retry.backoff(attempt)).await {
+                        return Outcome::Interrupted;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sleeps unless stopping; false when stopping.
+    async fn pause(&self, duration: Duration) -> bool {
+        tokio::select! {
+            () = self.shutdown.cancelled() => false,
+            () = tokio::time::sleep(duration) => true,
+        }
+    }
+}

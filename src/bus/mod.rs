@@ -1,0 +1,12 @@
+//! The Kafka side: client settings, topics, the producer, the consumer runtime every role
+//! shares, and the dead-letter topics.
+
+mod client;
+pub mod consumer;
+pub mod dlq;
+mod producer;
+pub mod topics;
+
+pub use client::Kafka;
+pub use producer::{producer_record, record_headers, Outgoing, Publisher};
+pub use topics::TopicNames;

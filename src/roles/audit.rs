@@ -1,0 +1,51 @@
+//! The audit role: an append-only history of every task event, one row per event.
+
+use std::future::Future;
+
+use anyhow::Context;
+
+use crate::bus::consumer::{Handler, HandlerError};
+use crate::events::{Event, Topic};
+use crate::store::Tx;
+
+pub struct Audit;
+
+impl Handler for Audit {
+    fn name(&self) -> &'static str {
+        "audit"
+    }
+
+    fn topics(&self) -> &'static [Topic] {
+        &[Topic::TaskEvents]
+    }
+
+    fn handle<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        event: &'a Event,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
+        async move {
+            let h = &event.header;
+            let payload = event
+                .encode()
+                .context("encode event")
+                .map_err(HandlerError::Permanent)?;
+            sqlx::query(
+                "INSERT INTO audit_log (event_id, user_id, task_id, task_version, event_type, occurred_at, payload, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(h.event_id.to_string())
+            .bind(&h.user_id)
+            .bind(h.task_id.to_string())
+            .bind(h.task_version)
+            .bind(&h.event_type)
+            .bind(&h.occurred_at)
+            .bind(payload)
+            .bind(crate::time::format(crate::time::now()))
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| HandlerError::Transient(e.into()))?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The roles one binary can play: the outbox relay and the event consumers.
+
+pub mod audit;
+pub mod relay;
+
+use std::str::FromStr;
+
+/// A consumer role for `taskstream worker --role`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Appends every task event to the audit history.
+    Audit,
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        <Self as clap::ValueEnum>::from_str(s, true)
+    }
+}

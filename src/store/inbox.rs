@@ -1,0 +1,41 @@
+//! The consumer inbox: which events a consumer has applied (promise 3).
+
+use anyhow::Context;
+use sqlx::{Any, Transaction};
+
+use super::Store;
+
+pub type Tx = Transaction<'static, Any>;
+
+impl Store {
+    /// A write transaction for a consumer's effect.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn begin(&self) -> anyhow::Result<Tx> {
+        self.writer.begin().await.context("begin transaction")
+    }
+
+    /// Records that `consumer` applies `event_id` in `tx`; false when it already did.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn claim_inbox(
+        &self,
+        tx: &mut Tx,
+        consumer: &str,
+        event_id: &str,
+    ) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO inbox (consumer, event_id, processed_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (consumer, event_id) DO NOTHING",
+        )
+        .bind(consumer)
+        .bind(event_id)
+        .bind(crate::time::format(crate::time::now()))
+        .execute(&mut **tx)
+        .await
+        .context("write inbox")?;
+        Ok(done.rows_affected() == 1)
+    }
+}
