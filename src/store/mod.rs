@@ -5,6 +5,7 @@
 //! [`Dialect`]. SQLite gets a single writer connection, because SQLite serialises writers
 //! anyway and queueing in the pool is cheaper than retrying on `SQLITE_BUSY`.
 
+mod audit;
 mod dialect;
 mod idempotency;
 mod inbox;
@@ -21,6 +22,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
 use tokio::sync::Notify;
 
+pub use audit::AuditEntry;
 pub use dialect::Backend;
 pub use idempotency::{IdempotencyRequest, StoredResponse};
 pub use inbox::Tx;

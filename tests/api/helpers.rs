@@ -220,3 +220,39 @@ pub async fn assert_problem(response: Response, status: StatusCode, field: Optio
     }
     body
 }
+
+impl TestApp {
+    /// The broker-side name of a logical topic for this app.
+    pub fn topic(&self, base: &str) -> String {
+        format!("{}{base}", self.kafka.topic_prefix)
+    }
+
+    /// The task's recorded history (written by the audit consumer).
+    pub async fn history(&self, user: &str, id: &str) -> Vec<Value> {
+        let response = self
+            .request(
+                reqwest::Method::GET,
+                &format!("/api/v1/tasks/{id}/history"),
+                user,
+            )
+            .send()
+            .await
+            .expect("send");
+        if response.status() == StatusCode::NOT_FOUND {
+            return Vec::new();
+        }
+        response.json().await.expect("history json")
+    }
+
+    /// Waits until the task's history has `count` entries; returns them.
+    pub async fn wait_for_history(&self, user: &str, id: &str, count: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let history = self.history(user, id).await;
+            if history.len() >= count || std::time::Instant::now() > deadline {
+                return history;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}

@@ -4,7 +4,9 @@
 
 mod broker;
 mod helpers;
+mod kafka_client;
 
 mod errors;
+mod events;
 mod health;
 mod tasks;

@@ -158,3 +158,32 @@ pub struct TaskPage {
     /// Pass as `cursor` to get the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
+
+/// One recorded event of a task's history.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HistoryEntry {
+    pub event_id: String,
+    /// task.created, task.updated, task.completed, task.reopened or task.deleted
+    pub event_type: String,
+    pub task_version: i64,
+    pub occurred_at: String,
+    /// The event's type-specific data.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+impl From<crate::store::AuditEntry> for HistoryEntry {
+    fn from(entry: crate::store::AuditEntry) -> Self {
+        let data = serde_json::from_str::<serde_json::Value>(&entry.payload)
+            .ok()
+            .and_then(|mut v| v.get_mut("data").map(serde_json::Value::take))
+            .unwrap_or_default();
+        Self {
+            event_id: entry.event_id,
+            event_type: entry.event_type,
+            task_version: entry.task_version,
+            occurred_at: entry.occurred_at,
+            data,
+        }
+    }
+}

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use uuid::Uuid;
 
-use super::dto::{CreateTaskRequest, TaskPage, TaskView, UpdateTaskRequest};
+use super::dto::{CreateTaskRequest, HistoryEntry, TaskPage, TaskView, UpdateTaskRequest};
 use super::query::{self, ListParams};
 use crate::api::headers::{self, etag};
 use crate::api::{ApiError, ApiJson, AppState, Problem};
@@ -260,4 +260,27 @@ async fn set_status(
         })
         .await?;
     Ok(task_response(StatusCode::OK, &task))
+}
+
+/// The task's recorded history: every task event the audit role has applied, oldest first.
+/// It stays readable after the task is deleted, and trails the task by the event delay.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/history", tag = "tasks",
+    params(("id" = Uuid, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "Recorded events", body = [HistoryEntry]),
+        (status = 404, description = "No history for such a task of this user", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user = %user.as_str(), task = %id))]
+pub async fn task_history(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<HistoryEntry>>> {
+    let id = task_id(&id)?;
+    let entries = state.store.task_history(&user, id).await?;
+    if entries.is_empty() && state.store.get_task(&user, id).await?.is_none() {
+        return Err(ApiError::task_not_found());
+    }
+    Ok(Json(entries.into_iter().map(HistoryEntry::from).collect()))
 }

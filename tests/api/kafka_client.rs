@@ -1,0 +1,107 @@
+//! Drives tests/kafka/client.py, an independent Kafka client (confluent-kafka), to read
+//! and validate what taskstream wrote and to inject records of our own.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Record {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<String>,
+    pub headers: HashMap<String, Option<String>>,
+    pub value: Option<String>,
+}
+
+impl Record {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.as_deref())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.value.as_deref().unwrap_or("null")).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outgoing {
+    pub topic: String,
+    pub key: String,
+    pub value: String,
+    pub headers: HashMap<String, String>,
+}
+
+/// The virtualenv Python that scripts/test prepares (TEST_PYTHON).
+fn python() -> String {
+    if let Ok(python) = std::env::var("TEST_PYTHON") {
+        return python;
+    }
+    let default = format!(
+        "{}/.cache/taskstream-venv/bin/python",
+        std::env::var("HOME").unwrap_or_default()
+    );
+    assert!(
+        std::path::Path::new(&default).exists(),
+        "no Python with confluent-kafka: run scripts/test, which prepares it, or set TEST_PYTHON"
+    );
+    default
+}
+
+fn script() -> String {
+    format!("{}/tests/kafka/client.py", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every record of `topics`, each value validated against schemas/ (the script fails the
+/// test on any violation).
+pub fn consume_validated(brokers: &str, topics: &[String]) -> Vec<Record> {
+    let schemas = format!("{}/schemas", env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(python())
+        .args([
+            &script(),
+            "consume",
+            "--brokers",
+            brokers,
+            "--topics",
+            &topics.join(","),
+            "--schemas",
+            &schemas,
+        ])
+        .output()
+        .expect("run the independent client");
+    assert!(
+        output.status.success(),
+        "independent client failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("record line"))
+        .collect()
+}
+
+/// Produces `records` in order through the independent client.
+pub fn produce(brokers: &str, records: &[Outgoing]) {
+    let mut child = Command::new(python())
+        .args([&script(), "produce", "--brokers", brokers])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the independent client");
+    {
+        let stdin = child.stdin.as_mut().expect("stdin");
+        for record in records {
+            writeln!(stdin, "{}", serde_json::to_string(record).expect("json")).expect("write");
+        }
+    }
+    let output = child.wait_with_output().expect("wait");
+    assert!(
+        output.status.success(),
+        "independent producer failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
