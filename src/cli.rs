@@ -106,8 +106,7 @@ pub enum DlqAction {
 }
 
 fn parse_topic(raw: &str) -> Result<Topic, String> {
-    Topic::from_base_name(raw)
-        .ok_or_else(|| "must be task-events, task-reminders or task-recurrence".to_owned())
+    Topic::from_base_name(raw).ok_or_else(|| "must be task-events, task-reminders or task-recurrence".to_owned())
 }
 
 impl From<DlqFilter> for crate::bus::dlq::Filter {

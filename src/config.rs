@@ -45,12 +45,7 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct CommonSettings {
     /// Folder for the embedded SQLite database and the generated local JWT secret.
-    #[arg(
-        long,
-        env = "TASKSTREAM_DATA_DIR",
-        default_value = "taskstream-data",
-        global = true
-    )]
+    #[arg(long, env = "TASKSTREAM_DATA_DIR", default_value = "taskstream-data", global = true)]
     pub data_dir: PathBuf,
 
     /// Database URL: postgres://… for PostgreSQL, sqlite://… for SQLite.
@@ -59,22 +54,12 @@ pub struct CommonSettings {
     pub database_url: Option<String>,
 
     /// Largest number of pooled database connections.
-    #[arg(
-        long,
-        env = "TASKSTREAM_DB_MAX_CONNECTIONS",
-        default_value_t = 16,
-        global = true
-    )]
+    #[arg(long, env = "TASKSTREAM_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub db_max_connections: u32,
 
     /// HS256 secret for bearer tokens (at least 32 bytes). Without it (and without
     /// --jwt-secret-file) a random secret is generated once and kept in the data directory.
-    #[arg(
-        long,
-        env = "TASKSTREAM_JWT_SECRET",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "TASKSTREAM_JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<Secret>,
 
     /// File holding the HS256 secret (an alternative to --jwt-secret).
@@ -111,10 +96,7 @@ impl CommonSettings {
             bail!("--db-max-connections (TASKSTREAM_DB_MAX_CONNECTIONS) must be at least 1");
         }
         if let Some(url) = &self.database_url {
-            if !(url.starts_with("postgres://")
-                || url.starts_with("postgresql://")
-                || url.starts_with("sqlite:"))
-            {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
                 bail!("DATABASE_URL must start with postgres://, postgresql:// or sqlite: (got a URL with another scheme)");
             }
         }
@@ -239,11 +221,7 @@ pub struct KafkaSettings {
     pub password: Option<Secret>,
 
     /// File holding the SASL password (an alternative to --kafka-password).
-    #[arg(
-        long = "kafka-password-file",
-        env = "KAFKA_SASL_PASSWORD_FILE",
-        global = true
-    )]
+    #[arg(long = "kafka-password-file", env = "KAFKA_SASL_PASSWORD_FILE", global = true)]
     pub password_file: Option<PathBuf>,
 
     /// CA certificate file (PEM) to verify the broker's TLS certificate.
@@ -288,28 +266,13 @@ pub struct KafkaSettings {
     pub replication: i32,
 
     /// Partitions of task-events.
-    #[arg(
-        long,
-        env = "TASKSTREAM_EVENTS_PARTITIONS",
-        default_value_t = 3,
-        global = true
-    )]
+    #[arg(long, env = "TASKSTREAM_EVENTS_PARTITIONS", default_value_t = 3, global = true)]
     pub events_partitions: i32,
     /// Partitions of task-reminders.
-    #[arg(
-        long,
-        env = "TASKSTREAM_REMINDERS_PARTITIONS",
-        default_value_t = 1,
-        global = true
-    )]
+    #[arg(long, env = "TASKSTREAM_REMINDERS_PARTITIONS", default_value_t = 1, global = true)]
     pub reminders_partitions: i32,
     /// Partitions of task-recurrence.
-    #[arg(
-        long,
-        env = "TASKSTREAM_RECURRENCE_PARTITIONS",
-        default_value_t = 1,
-        global = true
-    )]
+    #[arg(long, env = "TASKSTREAM_RECURRENCE_PARTITIONS", default_value_t = 1, global = true)]
     pub recurrence_partitions: i32,
     /// retention.ms of task-events (7 days).
     #[arg(
@@ -353,10 +316,7 @@ impl KafkaSettings {
         }
         if self.security_protocol.uses_sasl() {
             if self.username.is_none() {
-                bail!(
-                    "{} needs KAFKA_SASL_USERNAME",
-                    self.security_protocol.as_str()
-                );
+                bail!("{} needs KAFKA_SASL_USERNAME", self.security_protocol.as_str());
             }
             if self.password.is_none() && self.password_file.is_none() {
                 bail!(
@@ -389,9 +349,8 @@ impl KafkaSettings {
         match (&self.password, &self.password_file) {
             (Some(secret), _) => Ok(Some(secret.clone())),
             (None, Some(path)) => {
-                let text = std::fs::read_to_string(path).with_context(|| {
-                    format!("cannot read KAFKA_SASL_PASSWORD_FILE {}", path.display())
-                })?;
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read KAFKA_SASL_PASSWORD_FILE {}", path.display()))?;
                 Ok(Some(Secret::new(text.trim_end())))
             }
             (None, None) => Ok(None),

@@ -38,13 +38,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ..Parts::default()
         },
         Command::Token { user, ttl_hours } => {
-            let user =
-                UserId::parse(&user).map_err(|e| anyhow::anyhow!("--user: {}", e.message))?;
+            let user = UserId::parse(&user).map_err(|e| anyhow::anyhow!("--user: {}", e.message))?;
             let auth = Auth::from_settings(&cli.common)?;
-            println!(
-                "{}",
-                auth.issue(&user, Duration::from_secs(ttl_hours * 3600))?
-            );
+            println!("{}", auth.issue(&user, Duration::from_secs(ttl_hours * 3600))?);
             return Ok(());
         }
         Command::Migrate => {
@@ -70,9 +66,7 @@ async fn topics_command(kafka: &Kafka, action: TopicsAction) -> anyhow::Result<(
     let mut differ = false;
     for state in states {
         let partitions = state.partitions.map_or("-".to_owned(), |p| p.to_string());
-        let retention = state
-            .retention_ms
-            .map_or("unknown".to_owned(), |r| r.to_string());
+        let retention = state.retention_ms.map_or("unknown".to_owned(), |r| r.to_string());
         let differences = state.differences();
         differ |= !differences.is_empty();
         let note = if state.created {

@@ -61,11 +61,7 @@ pub struct Application {
 impl Application {
     /// # Errors
     /// When the database, the secret, the broker settings or the address is unusable.
-    pub async fn build(
-        common: &CommonSettings,
-        kafka: &KafkaSettings,
-        parts: Parts,
-    ) -> anyhow::Result<Self> {
+    pub async fn build(common: &CommonSettings, kafka: &KafkaSettings, parts: Parts) -> anyhow::Result<Self> {
         let auth = Auth::from_settings(common)?;
         let database_url = common.database_url()?;
         let store = open_store(common).await?;
@@ -148,15 +144,7 @@ impl Application {
                 parts.spawn(async move {
                     match role {
                         Role::Audit => {
-                            consumer::run(
-                                &kafka,
-                                store,
-                                publisher,
-                                Arc::new(Audit),
-                                Retry::default(),
-                                stop,
-                            )
-                            .await
+                            consumer::run(&kafka, store, publisher, Arc::new(Audit), Retry::default(), stop).await
                         }
                     }
                 });
@@ -199,10 +187,7 @@ async fn ensure_topics(kafka: Kafka, shutdown: CancellationToken) {
                 return;
             }
             Err(error) => {
-                tracing::warn!(
-                    error = format!("{error:#}"),
-                    "cannot ensure topics yet; retrying"
-                );
+                tracing::warn!(error = format!("{error:#}"), "cannot ensure topics yet; retrying");
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {},
                     () = shutdown.cancelled() => return,

@@ -9,9 +9,7 @@ pub fn format(at: DateTime<Utc>) -> String {
 
 /// Parses any RFC 3339 instant (any offset) into UTC.
 pub fn parse(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
 }
 
 /// The current instant, truncated to what storage keeps.

@@ -34,10 +34,7 @@ pub enum ApiError {
     #[error("{}: {}", .0.field, .0.message)]
     BadHeader(FieldError),
     #[error("{detail}")]
-    Invalid {
-        detail: String,
-        errors: Vec<FieldError>,
-    },
+    Invalid { detail: String, errors: Vec<FieldError> },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
@@ -109,9 +106,7 @@ impl ApiError {
     fn problem(&self) -> Problem {
         let status = self.status();
         let detail = match self {
-            Self::Internal(_) => {
-                "the server failed to handle the request; it has been logged".to_owned()
-            }
+            Self::Internal(_) => "the server failed to handle the request; it has been logged".to_owned(),
             other => other.to_string(),
         };
         let errors = match self {
@@ -147,9 +142,7 @@ impl IntoResponse for ApiError {
             Self::Unauthorized(_) => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static(
-                        "Bearer realm=\"taskstream\", error=\"invalid_token\"",
-                    ),
+                    HeaderValue::from_static("Bearer realm=\"taskstream\", error=\"invalid_token\""),
                 );
             }
             Self::PreconditionFailed { current } => {
@@ -173,9 +166,9 @@ impl From<WriteError> for ApiError {
                 "Idempotency-Key",
                 "this key was already used with a different request body",
             )]),
-            WriteError::IdempotencyInFlight => Self::Conflict(
-                "a request with this Idempotency-Key is still in progress; retry shortly".into(),
-            ),
+            WriteError::IdempotencyInFlight => {
+                Self::Conflict("a request with this Idempotency-Key is still in progress; retry shortly".into())
+            }
             WriteError::Database(error) => Self::Internal(error),
         }
     }

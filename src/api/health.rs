@@ -40,15 +40,9 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
             json!({ "status": "ready", "checks": { "database": "ok", "broker": "ok" } }),
         )),
         (database, broker) => {
-            let failed: Vec<String> = [database.err(), broker.err()]
-                .into_iter()
-                .flatten()
-                .collect();
+            let failed: Vec<String> = [database.err(), broker.err()].into_iter().flatten().collect();
             tracing::warn!(checks = ?failed, "not ready");
-            Err(ApiError::Unavailable(format!(
-                "not ready: {}",
-                failed.join("; ")
-            )))
+            Err(ApiError::Unavailable(format!("not ready: {}", failed.join("; "))))
         }
     }
 }

@@ -34,9 +34,8 @@ where
                 ApiError::MalformedBody(format!("the request body could not be read: {rejection}"))
             }
         })?;
-        let raw: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::MalformedBody(format!("the request body is not valid JSON: {e}"))
-        })?;
+        let raw: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::MalformedBody(format!("the request body is not valid JSON: {e}")))?;
         let body = serde_path_to_error::deserialize(&raw).map_err(|e| shape_error(&e))?;
         Ok(Self { body, raw })
     }

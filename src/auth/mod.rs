@@ -88,25 +88,22 @@ impl Auth {
     /// A human-readable reason when the token is expired, badly signed or malformed.
     pub fn verify(&self, token: &str) -> Result<UserId, String> {
         use jsonwebtoken::errors::ErrorKind;
-        let data =
-            decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
-                match e.kind() {
-                    ErrorKind::ExpiredSignature => "the token has expired".to_owned(),
-                    ErrorKind::InvalidSignature => "the token signature is invalid".to_owned(),
-                    ErrorKind::InvalidAlgorithm => "the token must be signed with HS256".to_owned(),
-                    ErrorKind::MissingRequiredClaim(claim) => {
-                        format!("the token has no {claim} claim")
-                    }
-                    _ => "the token is malformed".to_owned(),
-                }
-            })?;
+        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => "the token has expired".to_owned(),
+            ErrorKind::InvalidSignature => "the token signature is invalid".to_owned(),
+            ErrorKind::InvalidAlgorithm => "the token must be signed with HS256".to_owned(),
+            ErrorKind::MissingRequiredClaim(claim) => {
+                format!("the token has no {claim} claim")
+            }
+            _ => "the token is malformed".to_owned(),
+        })?;
         UserId::parse(&data.claims.sub).map_err(|e| e.message)
     }
 }
 
 fn read_secret(path: &Path) -> anyhow::Result<Secret> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the JWT secret file {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read the JWT secret file {}", path.display()))?;
     Ok(Secret::new(text.trim_end()))
 }
 
@@ -120,8 +117,7 @@ fn generated_secret(data_dir: &Path) -> anyhow::Result<Secret> {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     let secret = hex::encode(bytes);
-    write_private(&path, &secret)
-        .with_context(|| format!("cannot write the JWT secret file {}", path.display()))?;
+    write_private(&path, &secret).with_context(|| format!("cannot write the JWT secret file {}", path.display()))?;
     Ok(Secret::new(secret))
 }
 
@@ -154,26 +150,16 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| {
-                ApiError::Unauthorized(
-                    "no Authorization header; send `Authorization: Bearer <token>`".into(),
-                )
-            })?;
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::Unauthorized("no Authorization header; send `Authorization: Bearer <token>`".into())
+        })?;
         let token = header
             .to_str()
             .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
-            })?;
+            .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
         Auth::from_ref(state)
             .verify(token)
             .map(CurrentUser)

@@ -83,11 +83,7 @@ struct CommitOnRevoke;
 impl ClientContext for CommitOnRevoke {}
 
 impl ConsumerContext for CommitOnRevoke {
-    fn pre_rebalance(
-        &self,
-        consumer: &rdkafka::consumer::BaseConsumer<Self>,
-        rebalance: &Rebalance<'_>,
-    ) {
+    fn pre_rebalance(&self, consumer: &rdkafka::consumer::BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(_) = rebalance {
             if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
                 tracing::debug!(%error, "commit on revoke (nothing stored yet is fine)");
@@ -108,11 +104,7 @@ pub async fn run<H: Handler>(
     retry: Retry,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let group = format!(
-        "{}taskstream-{}",
-        kafka.settings().topic_prefix,
-        handler.name()
-    );
+    let group = format!("{}taskstream-{}", kafka.settings().topic_prefix, handler.name());
     let consumer: StreamConsumer<CommitOnRevoke> = kafka
         .base_config()?
         .set("group.id", &group)
@@ -120,18 +112,11 @@ pub async fn run<H: Handler>(
         .set("auto.commit.interval.ms", "1000")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set(
-            "fetch.wait.max.ms",
-            kafka.settings().fetch_wait_max_ms.to_string(),
-        )
+        .set("fetch.wait.max.ms", kafka.settings().fetch_wait_max_ms.to_string())
         .set("session.timeout.ms", "10000")
         .create_with_context(CommitOnRevoke)
         .context("cannot create the Kafka consumer")?;
-    let topics: Vec<String> = handler
-        .topics()
-        .iter()
-        .map(|t| kafka.topics.name(*t))
-        .collect();
+    let topics: Vec<String> = handler.topics().iter().map(|t| kafka.topics.name(*t)).collect();
     let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer.subscribe(&refs).context("cannot subscribe")?;
     tracing::info!(role = handler.name(), %group, topics = ?topics, "consumer started");
@@ -151,9 +136,7 @@ pub async fn run<H: Handler>(
         match message {
             Ok(message) => {
                 if worker.process(&message).await.is_stored() {
-                    consumer
-                        .store_offset_from_message(&message)
-                        .context("store offset")?;
+                    consumer.store_offset_from_message(&message).context("store offset")?;
                 } else {
                     break; // stopping mid-retry: the record is redelivered later
                 }
@@ -231,11 +214,7 @@ impl<H: Handler> Worker<'_, H> {
         let mut tx = self.store.begin().await.map_err(HandlerError::Transient)?;
         let first = self
             .store
-            .claim_inbox(
-                &mut tx,
-                self.handler.name(),
-                &event.header.event_id.to_string(),
-            )
+            .claim_inbox(&mut tx, self.handler.name(), &event.header.event_id.to_string())
             .await
             .map_err(HandlerError::Transient)?;
         if !first {
@@ -243,9 +222,7 @@ impl<H: Handler> Worker<'_, H> {
             return Ok(());
         }
         self.handler.handle(&mut tx, event).await?;
-        tx.commit()
-            .await
-            .map_err(|e| HandlerError::Transient(e.into()))
+        tx.commit().await.map_err(|e| HandlerError::Transient(e.into()))
     }
 
     /// Parks the record on the DLQ; keeps trying until the DLQ has it or we are stopping.

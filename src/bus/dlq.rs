@@ -54,25 +54,19 @@ pub async fn park(
     message: &BorrowedMessage<'_>,
     failure: &Failure<'_>,
 ) -> anyhow::Result<()> {
-    let dlq = kafka.topics.parse(message.topic()).map_or_else(
-        || format!("{}.dlq", message.topic()),
-        |t| kafka.topics.dlq(t),
-    );
+    let dlq = kafka
+        .topics
+        .parse(message.topic())
+        .map_or_else(|| format!("{}.dlq", message.topic()), |t| kafka.topics.dlq(t));
     let mut headers = headers_of(message);
     headers.extend([
-        (
-            ERROR.to_owned(),
-            failure.error.chars().take(4_000).collect(),
-        ),
+        (ERROR.to_owned(), failure.error.chars().take(4_000).collect()),
         (SOURCE_TOPIC.to_owned(), message.topic().to_owned()),
         (SOURCE_PARTITION.to_owned(), message.partition().to_string()),
         (SOURCE_OFFSET.to_owned(), message.offset().to_string()),
         (ATTEMPTS.to_owned(), failure.attempts.to_string()),
         (CONSUMER.to_owned(), failure.consumer.to_owned()),
-        (
-            FAILED_AT.to_owned(),
-            crate::time::format(crate::time::now()),
-        ),
+        (FAILED_AT.to_owned(), crate::time::format(crate::time::now())),
     ]);
     let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
     let record = Outgoing {
@@ -142,20 +136,12 @@ impl Filter {
 pub fn list(kafka: &Kafka, filter: &Filter) -> anyhow::Result<Vec<Parked>> {
     let consumer: BaseConsumer = kafka
         .base_config()?
-        .set(
-            "group.id",
-            format!("taskstream-dlq-reader-{}", uuid::Uuid::new_v4()),
-        )
+        .set("group.id", format!("taskstream-dlq-reader-{}", uuid::Uuid::new_v4()))
         .set("enable.auto.commit", "false")
-        .set(
-            "fetch.wait.max.ms",
-            kafka.settings().fetch_wait_max_ms.to_string(),
-        )
+        .set("fetch.wait.max.ms", kafka.settings().fetch_wait_max_ms.to_string())
         .create()
         .context("cannot create the DLQ reader")?;
-    let topics: Vec<Topic> = filter
-        .topic
-        .map_or_else(|| Topic::ALL.to_vec(), |t| vec![t]);
+    let topics: Vec<Topic> = filter.topic.map_or_else(|| Topic::ALL.to_vec(), |t| vec![t]);
     let mut found = Vec::new();
     for topic in topics {
         let name = kafka.topics.dlq(topic);
@@ -203,10 +189,9 @@ pub async fn replay(
     mut progress: impl FnMut(usize, &Parked),
 ) -> anyhow::Result<usize> {
     for (i, parked) in records.iter().enumerate() {
-        let source = parked.header(SOURCE_TOPIC).map_or_else(
-            || parked.dlq_topic.trim_end_matches(".dlq").to_owned(),
-            str::to_owned,
-        );
+        let source = parked
+            .header(SOURCE_TOPIC)
+            .map_or_else(|| parked.dlq_topic.trim_end_matches(".dlq").to_owned(), str::to_owned);
         let headers: Vec<(String, String)> = parked
             .headers
             .iter()

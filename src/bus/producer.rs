@@ -9,12 +9,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use super::Kafka;
 
 /// A record to publish.
-pub fn producer_record<'a>(
-    topic: &'a str,
-    key: &'a str,
-    payload: &'a [u8],
-    headers: OwnedHeaders,
-) -> Outgoing<'a> {
+pub fn producer_record<'a>(topic: &'a str, key: &'a str, payload: &'a [u8], headers: OwnedHeaders) -> Outgoing<'a> {
     Outgoing {
         topic,
         key,
@@ -76,13 +71,12 @@ impl Publisher {
 
 /// Kafka headers from name/value pairs.
 pub fn record_headers(pairs: &[(String, String)]) -> OwnedHeaders {
-    pairs.iter().fold(
-        OwnedHeaders::new_with_capacity(pairs.len()),
-        |headers, (key, value)| {
+    pairs
+        .iter()
+        .fold(OwnedHeaders::new_with_capacity(pairs.len()), |headers, (key, value)| {
             headers.insert(Header {
                 key,
                 value: Some(value.as_bytes()),
             })
-        },
-    )
+        })
 }

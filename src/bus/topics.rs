@@ -86,18 +86,14 @@ impl TopicState {
         let mut out = Vec::new();
         match self.partitions {
             None => out.push("missing".to_owned()),
-            Some(p) if p != self.spec.partitions => out.push(format!(
-                "has {p} partitions, configured {}",
-                self.spec.partitions
-            )),
+            Some(p) if p != self.spec.partitions => {
+                out.push(format!("has {p} partitions, configured {}", self.spec.partitions))
+            }
             _ => {}
         }
         if let Some(r) = self.retention_ms {
             if r != self.spec.retention_ms {
-                out.push(format!(
-                    "retention.ms is {r}, configured {}",
-                    self.spec.retention_ms
-                ));
+                out.push(format!("retention.ms is {r}, configured {}", self.spec.retention_ms));
             }
         }
         out
@@ -124,12 +120,8 @@ pub async fn ensure(kafka: &Kafka) -> anyhow::Result<Vec<TopicState>> {
         .iter()
         .zip(&retention)
         .map(|(spec, retention)| {
-            NewTopic::new(
-                &spec.name,
-                spec.partitions,
-                TopicReplication::Fixed(replication),
-            )
-            .set("retention.ms", retention)
+            NewTopic::new(&spec.name, spec.partitions, TopicReplication::Fixed(replication))
+                .set("retention.ms", retention)
         })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
@@ -168,16 +160,10 @@ async fn describe_with(
         .inner()
         .fetch_metadata(None, Duration::from_secs(10))
         .context("cannot fetch metadata from the broker")?;
-    let resources: Vec<ResourceSpecifier<'_>> = specs
-        .iter()
-        .map(|s| ResourceSpecifier::Topic(&s.name))
-        .collect();
+    let resources: Vec<ResourceSpecifier<'_>> = specs.iter().map(|s| ResourceSpecifier::Topic(&s.name)).collect();
     let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
     // Some brokers do not answer DescribeConfigs; then retention is reported as unknown.
-    let configs = admin
-        .describe_configs(&resources, &options)
-        .await
-        .unwrap_or_default();
+    let configs = admin.describe_configs(&resources, &options).await.unwrap_or_default();
     Ok(specs
         .into_iter()
         .enumerate()

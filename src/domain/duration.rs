@@ -99,10 +99,7 @@ mod tests {
 
     #[test]
     fn parses_and_prints() {
-        assert_eq!(
-            IsoDuration::parse("PT15M").unwrap().delta(),
-            TimeDelta::minutes(15)
-        );
+        assert_eq!(IsoDuration::parse("PT15M").unwrap().delta(), TimeDelta::minutes(15));
         assert_eq!(IsoDuration::parse("P1DT2H").unwrap().to_iso(), "P1DT2H");
         assert_eq!(IsoDuration::parse("P1W").unwrap().to_iso(), "P7D");
         assert_eq!(IsoDuration::parse("PT0S").unwrap().to_iso(), "PT0S");

@@ -16,10 +16,7 @@ impl Recurrence {
     /// When the rule does not parse, uses an unsupported frequency, or is inconsistent.
     pub fn parse(raw: &str, dtstart: DateTime<Utc>, zone: TimeZone) -> Result<Self, FieldError> {
         let text = raw.trim();
-        let text = text
-            .strip_prefix("RRULE:")
-            .unwrap_or(text)
-            .to_ascii_uppercase();
+        let text = text.strip_prefix("RRULE:").unwrap_or(text).to_ascii_uppercase();
         let invalid = |why: String| FieldError::new("recurrence", why);
         if text.is_empty() || text.len() > 1_000 {
             return Err(invalid("must be an RRULE of 1 to 1000 characters".into()));
@@ -51,7 +48,8 @@ impl Recurrence {
             .any(|p| p.starts_with("COUNT=") || p.starts_with("UNTIL="));
         if !bounded && set.after(start).all(1).dates.is_empty() {
             return Err(invalid(
-                "the rule produces no occurrence within the iteration limit (does it name a date that never exists?)".into(),
+                "the rule produces no occurrence within the iteration limit (does it name a date that never exists?)"
+                    .into(),
             ));
         }
         Ok(Self(text))

@@ -3,10 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{
-    Description, FieldError, FieldErrors, Priority, Recurrence, Reminders, Tags, TaskTitle,
-    TimeZone, UserId,
-};
+use super::{Description, FieldError, FieldErrors, Priority, Recurrence, Reminders, Tags, TaskTitle, TimeZone, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -72,7 +69,10 @@ impl NewTask {
         let due_at = match &input.due_at {
             None => Some(None),
             Some(raw) => errors.take(crate::time::parse(raw).map(Some).ok_or_else(|| {
-                FieldError::new("due_at", format!("{raw:?} is not an RFC 3339 instant with offset, e.g. 2026-03-01T09:00:00+01:00"))
+                FieldError::new(
+                    "due_at",
+                    format!("{raw:?} is not an RFC 3339 instant with offset, e.g. 2026-03-01T09:00:00+01:00"),
+                )
             })),
         };
         let time_zone = errors.take(TimeZone::parse(&input.time_zone));
@@ -88,9 +88,7 @@ impl NewTask {
                 ));
                 None
             }
-            (Some(rule), Some(Some(due)), Some(zone)) => {
-                errors.take(Recurrence::parse(rule, due, zone).map(Some))
-            }
+            (Some(rule), Some(Some(due)), Some(zone)) => errors.take(Recurrence::parse(rule, due, zone).map(Some)),
             _ => None,
         };
         if let (Some(reminders), Some(None)) = (&reminders, due_at) {
@@ -103,15 +101,7 @@ impl NewTask {
         }
         errors.finish()?;
         // Every part parsed, or `finish` would have returned the errors.
-        match (
-            title,
-            description,
-            tags,
-            due_at,
-            time_zone,
-            recurrence,
-            reminders,
-        ) {
+        match (title, description, tags, due_at, time_zone, recurrence, reminders) {
             (
                 Some(title),
                 Some(description),
@@ -215,11 +205,7 @@ mod tests {
     fn cross_field_rules_name_the_field() {
         let mut raw = input();
         raw.due_at = None;
-        let fields: Vec<_> = NewTask::parse(&raw)
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
+        let fields: Vec<_> = NewTask::parse(&raw).unwrap_err().into_iter().map(|e| e.field).collect();
         assert_eq!(fields, vec!["recurrence", "reminders"]);
     }
 
@@ -229,11 +215,7 @@ mod tests {
         raw.title = " ".into();
         raw.time_zone = "Mars/Olympus".into();
         raw.tags = vec![String::new()];
-        let fields: Vec<_> = NewTask::parse(&raw)
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
+        let fields: Vec<_> = NewTask::parse(&raw).unwrap_err().into_iter().map(|e| e.field).collect();
         assert_eq!(fields, vec!["title", "tags[0]", "time_zone"]);
     }
 }

@@ -25,10 +25,7 @@ impl TaskTitle {
             ));
         }
         if title.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                "title",
-                "must not contain control characters",
-            ));
+            return Err(FieldError::new("title", "must not contain control characters"));
         }
         Ok(Self(title.to_owned()))
     }
@@ -67,10 +64,7 @@ mod tests {
 
     #[test]
     fn title_is_trimmed_and_bounded() {
-        assert_eq!(
-            TaskTitle::parse("  buy milk ").unwrap().as_str(),
-            "buy milk"
-        );
+        assert_eq!(TaskTitle::parse("  buy milk ").unwrap().as_str(), "buy milk");
         assert!(TaskTitle::parse("   ").is_err());
         assert!(TaskTitle::parse(&"é".repeat(255)).is_ok());
         assert!(TaskTitle::parse(&"é".repeat(256)).is_err());

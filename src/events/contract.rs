@@ -19,11 +19,7 @@ pub enum Topic {
 }
 
 impl Topic {
-    pub const ALL: [Topic; 3] = [
-        Topic::TaskEvents,
-        Topic::TaskReminders,
-        Topic::TaskRecurrence,
-    ];
+    pub const ALL: [Topic; 3] = [Topic::TaskEvents, Topic::TaskReminders, Topic::TaskRecurrence];
 
     pub fn base_name(self) -> &'static str {
         match self {
@@ -290,16 +286,15 @@ impl Event {
     /// # Errors
     /// Not JSON, an unknown type, a newer schema version, or a value off its schema.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let value: Value =
-            serde_json::from_slice(bytes).map_err(|e| DecodeError::NotJson(e.to_string()))?;
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| DecodeError::NotJson(e.to_string()))?;
         let Value::Object(mut object) = value else {
             return Err(DecodeError::NotJson("not an object".into()));
         };
         let data = object
             .remove("data")
             .ok_or_else(|| DecodeError::Schema("missing field `data`".into()))?;
-        let header: EventHeader = serde_json::from_value(Value::Object(object))
-            .map_err(|e| DecodeError::Schema(e.to_string()))?;
+        let header: EventHeader =
+            serde_json::from_value(Value::Object(object)).map_err(|e| DecodeError::Schema(e.to_string()))?;
         if header.schema_version > SCHEMA_VERSION {
             return Err(DecodeError::NewerVersion(header.schema_version));
         }
@@ -334,10 +329,7 @@ fn changed_events(old: &Task, new: &Task) -> Vec<Event> {
     let mut events = Vec::new();
     let changed = old.content.changed_fields(&new.content);
     if !changed.is_empty() {
-        let (before, after) = (
-            TaskSnapshot::from(old).fields(),
-            TaskSnapshot::from(new).fields(),
-        );
+        let (before, after) = (TaskSnapshot::from(old).fields(), TaskSnapshot::from(new).fields());
         let pick = |all: &Map<String, Value>| -> Map<String, Value> {
             changed
                 .iter()
@@ -358,10 +350,7 @@ fn changed_events(old: &Task, new: &Task) -> Vec<Event> {
             events.push(Event::new(
                 new,
                 EventData::TaskCompleted(TaskCompleted {
-                    completed_at: new
-                        .completed_at
-                        .map(crate::time::format)
-                        .unwrap_or_default(),
+                    completed_at: new.completed_at.map(crate::time::format).unwrap_or_default(),
                 }),
             ));
             events.push(Event::new(
@@ -384,9 +373,7 @@ fn changed_events(old: &Task, new: &Task) -> Vec<Event> {
             events.push(Event::new(new, EventData::TaskReopened(TaskReopened {})));
             events.extend(schedule_or_cancel(new));
         }
-        _ if new.status == Status::Open
-            && (changed.contains(&"reminders") || changed.contains(&"due_at")) =>
-        {
+        _ if new.status == Status::Open && (changed.contains(&"reminders") || changed.contains(&"due_at")) => {
             events.extend(schedule_or_cancel(new));
         }
         _ => {}
@@ -400,10 +387,7 @@ fn deleted_events(task: &Task) -> Vec<Event> {
     gone.version += 1;
     gone.updated_at = crate::time::now().max(task.updated_at);
     vec![
-        Event::new(
-            &gone,
-            EventData::TaskDeleted(TaskDeleted { task: task.into() }),
-        ),
+        Event::new(&gone, EventData::TaskDeleted(TaskDeleted { task: task.into() })),
         Event::new(
             &gone,
             EventData::ReminderCancelled(ReminderCancelled {

@@ -15,11 +15,7 @@ pub fn traceparent() -> String {
 }
 
 /// The headers a record of `event` carries, produced by `source` (e.g. "/taskstream/api").
-pub fn cloud_event_headers(
-    event: &Event,
-    source: &str,
-    traceparent: &str,
-) -> Vec<(String, String)> {
+pub fn cloud_event_headers(event: &Event, source: &str, traceparent: &str) -> Vec<(String, String)> {
     let h = &event.header;
     vec![
         ("ce_specversion".into(), "1.0".into()),

@@ -12,8 +12,7 @@ pub fn event_schemas() -> Vec<(String, Value)> {
     EventData::data_schemas()
         .into_iter()
         .map(|(name, topic, data)| {
-            let mut schema =
-                to_object(serde_json::to_value(schema_for!(EventHeader)).unwrap_or_default());
+            let mut schema = to_object(serde_json::to_value(schema_for!(EventHeader)).unwrap_or_default());
             let mut data = to_object(serde_json::to_value(data).unwrap_or_default());
             let mut definitions = take_object(&mut schema, "definitions");
             definitions.extend(take_object(&mut data, "definitions"));
@@ -71,14 +70,15 @@ mod tests {
             let path = dir.join(&file);
             if update {
                 std::fs::create_dir_all(&dir).unwrap();
-                std::fs::write(&path, serde_json::to_string_pretty(&schema).unwrap() + "\n")
-                    .unwrap();
+                std::fs::write(&path, serde_json::to_string_pretty(&schema).unwrap() + "\n").unwrap();
                 continue;
             }
             let committed: Value =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_default())
-                    .unwrap_or(Value::Null);
-            assert_eq!(committed, schema, "schemas/{file} differs from the Rust types; run UPDATE_SCHEMAS=1 cargo test --lib schemas");
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_default()).unwrap_or(Value::Null);
+            assert_eq!(
+                committed, schema,
+                "schemas/{file} differs from the Rust types; run UPDATE_SCHEMAS=1 cargo test --lib schemas"
+            );
         }
         let committed = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
         assert_eq!(

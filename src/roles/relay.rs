@@ -67,11 +67,7 @@ impl Relay {
     pub async fn run(self, database_url: &str, shutdown: CancellationToken) -> anyhow::Result<()> {
         let wake = self.store.outbox_signal();
         if self.store.backend() == Backend::Postgres {
-            tokio::spawn(listen(
-                database_url.to_owned(),
-                wake.clone(),
-                shutdown.clone(),
-            ));
+            tokio::spawn(listen(database_url.to_owned(), wake.clone(), shutdown.clone()));
         }
         let mut backoff = Duration::from_millis(100);
         let mut renewed: Option<Instant> = None;
@@ -81,9 +77,7 @@ impl Relay {
             match self.step(&mut renewed).await {
                 Ok(Step::Published) => backoff = Duration::from_millis(100),
                 Ok(Step::Idle) => wait(&wake, Duration::from_secs(1), &shutdown).await,
-                Ok(Step::NotLeader) => {
-                    wait(&Notify::new(), Duration::from_secs(2), &shutdown).await
-                }
+                Ok(Step::NotLeader) => wait(&Notify::new(), Duration::from_secs(2), &shutdown).await,
                 Err(error) => {
                     tracing::warn!(error = format!("{error:#}"), retry_in = ?backoff, "relay could not publish; events wait in the outbox");
                     wait(&Notify::new(), backoff, &shutdown).await;
@@ -111,11 +105,7 @@ impl Relay {
     async fn step(&self, renewed: &mut Option<Instant>) -> anyhow::Result<Step> {
         let due = renewed.is_none_or(|at| at.elapsed() > Duration::from_secs(5));
         if due {
-            if !self
-                .store
-                .acquire_lease(LEASE, &self.holder, LEASE_TTL)
-                .await?
-            {
+            if !self.store.acquire_lease(LEASE, &self.holder, LEASE_TTL).await? {
                 if renewed.take().is_some() {
                     tracing::warn!("relay lost its lease; another relay publishes now");
                 }
@@ -131,11 +121,7 @@ impl Relay {
         let ids: Vec<i64> = rows.iter().take(delivered).map(|r| r.id).collect();
         self.store.mark_delivered(&ids).await?;
         if delivered < rows.len() {
-            anyhow::bail!(
-                "{} of {} records not acknowledged",
-                rows.len() - delivered,
-                rows.len()
-            );
+            anyhow::bail!("{} of {} records not acknowledged", rows.len() - delivered, rows.len());
         }
         tracing::debug!(records = rows.len(), "published");
         Ok(Step::Published)
@@ -145,10 +131,7 @@ impl Relay {
     async fn publish(&self, rows: &[OutboxRow]) -> usize {
         let names: Vec<String> = rows
             .iter()
-            .map(|r| {
-                Topic::from_base_name(&r.topic)
-                    .map_or_else(|| r.topic.clone(), |t| self.kafka.topics.name(t))
-            })
+            .map(|r| Topic::from_base_name(&r.topic).map_or_else(|| r.topic.clone(), |t| self.kafka.topics.name(t)))
             .collect();
         let records = rows
             .iter()

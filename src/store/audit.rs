@@ -20,11 +20,7 @@ impl Store {
     ///
     /// # Errors
     /// A database failure.
-    pub async fn task_history(
-        &self,
-        user: &UserId,
-        task_id: Uuid,
-    ) -> anyhow::Result<Vec<AuditEntry>> {
+    pub async fn task_history(&self, user: &UserId, task_id: Uuid) -> anyhow::Result<Vec<AuditEntry>> {
         sqlx::query_as(
             "SELECT event_id, event_type, task_version, occurred_at, payload FROM audit_log \
              WHERE user_id = $1 AND task_id = $2 ORDER BY task_version, event_id",

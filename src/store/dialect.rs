@@ -32,19 +32,11 @@ impl Backend {
         match self {
             Self::Sqlite => (
                 format!("t.rowid IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ${param})"),
-                words
-                    .iter()
-                    .map(|w| format!("\"{w}\"*"))
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" "),
             ),
             Self::Postgres => (
                 format!("t.search @@ to_tsquery('simple', ${param})"),
-                words
-                    .iter()
-                    .map(|w| format!("{w}:*"))
-                    .collect::<Vec<_>>()
-                    .join(" & "),
+                words.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & "),
             ),
         }
     }

@@ -20,12 +20,7 @@ impl Store {
     ///
     /// # Errors
     /// A database failure.
-    pub async fn claim_inbox(
-        &self,
-        tx: &mut Tx,
-        consumer: &str,
-        event_id: &str,
-    ) -> anyhow::Result<bool> {
+    pub async fn claim_inbox(&self, tx: &mut Tx, consumer: &str, event_id: &str) -> anyhow::Result<bool> {
         let done = sqlx::query(
             "INSERT INTO inbox (consumer, event_id, processed_at) VALUES ($1, $2, $3) \
              ON CONFLICT (consumer, event_id) DO NOTHING",

@@ -132,8 +132,7 @@ impl Cursor {
         let bytes = URL_SAFE_NO_PAD
             .decode(text)
             .map_err(|_| "is not a cursor returned by this API")?;
-        let cursor: Self =
-            serde_json::from_slice(&bytes).map_err(|_| "is not a cursor returned by this API")?;
+        let cursor: Self = serde_json::from_slice(&bytes).map_err(|_| "is not a cursor returned by this API")?;
         if cursor.s != sort.name() || cursor.o != order.sql() {
             return Err("belongs to a listing with another sort or order; repeat that sort or start without a cursor");
         }
@@ -199,9 +198,7 @@ impl Store {
         let limit = query.limit as usize;
         let next_cursor = if items.len() > limit {
             items.truncate(limit);
-            items
-                .last()
-                .map(|t| Cursor::after(t, query.sort, query.order).encode())
+            items.last().map(|t| Cursor::after(t, query.sort, query.order).encode())
         } else {
             None
         };
@@ -239,8 +236,7 @@ impl Store {
         }
         if let Some(overdue) = query.overdue {
             let n = param(&mut binds, Bind::Text(crate::time::format(Utc::now())));
-            let is_overdue =
-                format!("(t.status = 'open' AND t.due_at IS NOT NULL AND t.due_at < ${n})");
+            let is_overdue = format!("(t.status = 'open' AND t.due_at IS NOT NULL AND t.due_at < ${n})");
             conditions.push(if overdue {
                 is_overdue
             } else {
@@ -267,9 +263,7 @@ impl Store {
                 },
             );
             let i = param(&mut binds, Bind::Text(cursor.i.clone()));
-            conditions.push(format!(
-                "({key} {cmp} ${k} OR ({key} = ${k} AND t.id {cmp} ${i}))"
-            ));
+            conditions.push(format!("({key} {cmp} ${k} OR ({key} = ${k} AND t.id {cmp} ${i}))"));
         }
         let limit = param(&mut binds, Bind::Int(i64::from(query.limit) + 1));
         let sql = format!(

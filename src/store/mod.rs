@@ -70,10 +70,7 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("migrations/postgres"),
         };
-        migrator
-            .run(&self.writer)
-            .await
-            .context("database migration failed")
+        migrator.run(&self.writer).await.context("database migration failed")
     }
 
     /// Checks that the database answers.

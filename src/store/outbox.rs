@@ -88,13 +88,11 @@ impl Store {
             return Ok(());
         }
         let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        sqlx::query(&format!(
-            "UPDATE outbox SET delivered_at = $1 WHERE id IN ({list})"
-        ))
-        .bind(crate::time::format(crate::time::now()))
-        .execute(&self.writer)
-        .await
-        .context("mark outbox rows delivered")?;
+        sqlx::query(&format!("UPDATE outbox SET delivered_at = $1 WHERE id IN ({list})"))
+            .bind(crate::time::format(crate::time::now()))
+            .execute(&self.writer)
+            .await
+            .context("mark outbox rows delivered")?;
         Ok(())
     }
 
@@ -104,12 +102,11 @@ impl Store {
     /// A database failure.
     pub async fn prune_outbox(&self, age: chrono::TimeDelta) -> anyhow::Result<u64> {
         let cutoff = crate::time::format(crate::time::now() - age);
-        let done =
-            sqlx::query("DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < $1")
-                .bind(cutoff)
-                .execute(&self.writer)
-                .await
-                .context("prune outbox")?;
+        let done = sqlx::query("DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < $1")
+            .bind(cutoff)
+            .execute(&self.writer)
+            .await
+            .context("prune outbox")?;
         Ok(done.rows_affected())
     }
 
@@ -118,11 +115,10 @@ impl Store {
     /// # Errors
     /// A database failure.
     pub async fn outbox_backlog(&self) -> anyhow::Result<i64> {
-        let (count,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
-                .fetch_one(&self.reader)
-                .await
-                .context("count outbox")?;
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
+            .fetch_one(&self.reader)
+            .await
+            .context("count outbox")?;
         Ok(count)
     }
 
@@ -135,12 +131,7 @@ impl Store {
     ///
     /// # Errors
     /// A database failure.
-    pub async fn acquire_lease(
-        &self,
-        name: &str,
-        holder: &str,
-        ttl: chrono::TimeDelta,
-    ) -> anyhow::Result<bool> {
+    pub async fn acquire_lease(&self, name: &str, holder: &str, ttl: chrono::TimeDelta) -> anyhow::Result<bool> {
         let now = crate::time::now();
         let done = sqlx::query(
             "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \

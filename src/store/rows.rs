@@ -7,8 +7,7 @@ use sqlx::Any;
 use uuid::Uuid;
 
 use crate::domain::{
-    Description, NewTask, Priority, Recurrence, Reminders, Status, Tags, Task, TaskTitle, TimeZone,
-    UserId,
+    Description, NewTask, Priority, Recurrence, Reminders, Status, Tags, Task, TaskTitle, TimeZone, UserId,
 };
 
 pub(crate) const TASK_COLUMNS: &str = "t.id, t.user_id, t.title, t.description, t.priority, \
@@ -39,13 +38,10 @@ impl TryFrom<TaskRow> for Task {
 
     /// Rows were valid when written; a failure here means the database was edited by hand.
     fn try_from(row: TaskRow) -> anyhow::Result<Task> {
-        let instant = |text: &str| {
-            crate::time::parse(text)
-                .ok_or_else(|| anyhow!("stored instant {text:?} is not RFC 3339"))
-        };
+        let instant =
+            |text: &str| crate::time::parse(text).ok_or_else(|| anyhow!("stored instant {text:?} is not RFC 3339"));
         let tags: Vec<String> = serde_json::from_str(&row.tags).context("stored tags")?;
-        let reminders: Vec<String> =
-            serde_json::from_str(&row.reminders).context("stored reminders")?;
+        let reminders: Vec<String> = serde_json::from_str(&row.reminders).context("stored reminders")?;
         let content = NewTask {
             title: TaskTitle::parse(&row.title).map_err(|e| anyhow!(e.message))?,
             description: Description::parse(&row.description).map_err(|e| anyhow!(e.message))?,
@@ -54,8 +50,7 @@ impl TryFrom<TaskRow> for Task {
             due_at: row.due_at.as_deref().map(instant).transpose()?,
             time_zone: TimeZone::parse(&row.time_zone).map_err(|e| anyhow!(e.message))?,
             recurrence: row.recurrence.map(Recurrence::from_stored),
-            reminders: Reminders::parse(&reminders)
-                .map_err(|_| anyhow!("stored reminders are invalid"))?,
+            reminders: Reminders::parse(&reminders).map_err(|_| anyhow!("stored reminders are invalid"))?,
         };
         Ok(Task {
             id: Uuid::parse_str(&row.id).context("stored task id")?,

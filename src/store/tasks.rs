@@ -128,12 +128,7 @@ impl Store {
         if next.content.tags != current.content.tags {
             replace_tags(&mut tx, &next, true).await?;
         }
-        outbox::append(
-            &mut tx,
-            self.backend,
-            &Event::for_change(Some(&current), Some(&next)),
-        )
-        .await?;
+        outbox::append(&mut tx, self.backend, &Event::for_change(Some(&current), Some(&next))).await?;
         tx.commit().await.context("commit task change")?;
         self.outbox_signal.notify_one();
         Ok(next)
@@ -143,12 +138,7 @@ impl Store {
     ///
     /// # Errors
     /// Not found, a stale `if_match`, or a database failure.
-    pub async fn delete_task(
-        &self,
-        user: &UserId,
-        id: Uuid,
-        if_match: Option<i64>,
-    ) -> Result<Task, WriteError> {
+    pub async fn delete_task(&self, user: &UserId, id: Uuid, if_match: Option<i64>) -> Result<Task, WriteError> {
         let mut tx = self.writer.begin().await?;
         let current = self.lock_task(&mut tx, user, id, if_match).await?;
         sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2")
@@ -157,12 +147,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .context("delete task")?;
-        outbox::append(
-            &mut tx,
-            self.backend,
-            &Event::for_change(Some(&current), None),
-        )
-        .await?;
+        outbox::append(&mut tx, self.backend, &Event::for_change(Some(&current), None)).await?;
         tx.commit().await.context("commit task deletion")?;
         self.outbox_signal.notify_one();
         Ok(current)
@@ -230,11 +215,7 @@ async fn insert_task(tx: &mut Transaction<'static, Any>, task: &Task) -> anyhow:
 }
 
 /// Writes `task` over the stored row, which must still be at `expected_version`.
-async fn update_task(
-    tx: &mut Transaction<'static, Any>,
-    task: &Task,
-    expected_version: i64,
-) -> Result<(), WriteError> {
+async fn update_task(tx: &mut Transaction<'static, Any>, task: &Task, expected_version: i64) -> Result<(), WriteError> {
     let mut binds = task_binds(task)?;
     binds.push(Bind::Int(expected_version));
     let sql = "UPDATE tasks SET title = $3, description = $4, priority = $5, tags = $6, \
@@ -254,11 +235,7 @@ async fn update_task(
     }
 }
 
-async fn replace_tags(
-    tx: &mut Transaction<'static, Any>,
-    task: &Task,
-    clear_first: bool,
-) -> anyhow::Result<()> {
+async fn replace_tags(tx: &mut Transaction<'static, Any>, task: &Task, clear_first: bool) -> anyhow::Result<()> {
     let id = task.id.to_string();
     if clear_first {
         sqlx::query("DELETE FROM task_tags WHERE task_id = $1")
@@ -271,9 +248,7 @@ async fn replace_tags(
     if tags.is_empty() {
         return Ok(());
     }
-    let values: Vec<String> = (0..tags.len())
-        .map(|i| format!("($1, $2, ${})", i + 3))
-        .collect();
+    let values: Vec<String> = (0..tags.len()).map(|i| format!("($1, $2, ${})", i + 3)).collect();
     let sql = format!(
         "INSERT INTO task_tags (task_id, user_id, tag) VALUES {}",
         values.join(", ")

@@ -43,23 +43,15 @@ async fn walk_a_task_through_every_endpoint(app: &TestApp) -> String {
         200
     );
     assert_eq!(
-        app.patch_task(
-            USER,
-            &id,
-            &json!({"reminders": ["-PT30M", "2029-12-31T20:00:00Z"]})
-        )
-        .await
-        .status(),
+        app.patch_task(USER, &id, &json!({"reminders": ["-PT30M", "2029-12-31T20:00:00Z"]}))
+            .await
+            .status(),
         200
     );
     assert_eq!(app.action(USER, &id, "complete").await.status(), 200);
     assert_eq!(app.action(USER, &id, "reopen").await.status(), 200);
     let deleted = app
-        .request(
-            reqwest::Method::DELETE,
-            &format!("/api/v1/tasks/{id}"),
-            USER,
-        )
+        .request(reqwest::Method::DELETE, &format!("/api/v1/tasks/{id}"), USER)
         .send()
         .await
         .expect("send");
@@ -73,10 +65,7 @@ async fn every_endpoint_publishes_its_events_in_version_order_and_valid() {
     let id = walk_a_task_through_every_endpoint(&app).await;
 
     let history = app.wait_for_history(USER, &id, 6).await;
-    let types: Vec<&str> = history
-        .iter()
-        .filter_map(|h| h["event_type"].as_str())
-        .collect();
+    let types: Vec<&str> = history.iter().filter_map(|h| h["event_type"].as_str()).collect();
     assert_eq!(
         types,
         [
@@ -115,10 +104,7 @@ async fn every_endpoint_publishes_its_events_in_version_order_and_valid() {
             ("reminder.cancelled", 6)
         ])
     );
-    assert_eq!(
-        sequence(&records, &topics[2], &id),
-        pairs(&[("series.advance", 4)])
-    );
+    assert_eq!(sequence(&records, &topics[2], &id), pairs(&[("series.advance", 4)]));
 
     let updated = records
         .iter()
@@ -139,10 +125,7 @@ async fn every_endpoint_publishes_its_events_in_version_order_and_valid() {
         .iter()
         .filter_map(|r| r["fire_at"].as_str())
         .collect();
-    assert_eq!(
-        fire_at,
-        ["2030-01-01T08:30:00.000000Z", "2029-12-31T20:00:00.000000Z"]
-    );
+    assert_eq!(fire_at, ["2030-01-01T08:30:00.000000Z", "2029-12-31T20:00:00.000000Z"]);
     for record in &records {
         assert_eq!(record.header("ce_subject"), Some(id.as_str()));
     }
@@ -198,73 +181,48 @@ async fn duplicates_change_nothing_and_poison_goes_to_the_dlq_with_provenance() 
         poison(&events, &id, wrong_schema.to_string()),
         poison(&events, &id, unknown_type.to_string()),
         poison(&events, &id, newer.to_string()),
-        poison(
-            &events,
-            &id,
-            format!("{{\"pad\":\"{}\"}}", "x".repeat(500_000)),
-        ),
+        poison(&events, &id, format!("{{\"pad\":\"{}\"}}", "x".repeat(500_000))),
     ];
     produce(broker::brokers(), &inject);
 
     // The consumer keeps going past the poison: a later change is applied.
     assert_eq!(
-        app.patch_task(USER, &id, &json!({"priority": "high"}))
-            .await
-            .status(),
+        app.patch_task(USER, &id, &json!({"priority": "high"})).await.status(),
         200
     );
     let history = app.wait_for_history(USER, &id, 2).await;
-    assert_eq!(
-        history.len(),
-        2,
-        "duplicates must not add history: {history:?}"
-    );
+    assert_eq!(history.len(), 2, "duplicates must not add history: {history:?}");
 
     let kafka = Kafka::new(app.kafka.clone());
     let parked = wait_for_parked(&kafka, 5).await;
     assert_eq!(parked.len(), 5, "{parked:?}");
-    let source_offsets: Vec<i64> = records
-        .iter()
-        .filter(|r| r.topic == events)
-        .map(|r| r.offset)
-        .collect();
+    let source_offsets: Vec<i64> = records.iter().filter(|r| r.topic == events).map(|r| r.offset).collect();
     for record in &parked {
         assert_eq!(record.key, id);
         assert_eq!(record.header(dlq::SOURCE_TOPIC), Some(events.as_str()));
         assert_eq!(record.header(dlq::CONSUMER), Some("audit"));
-        assert!(
-            record.header(dlq::SOURCE_PARTITION).is_some()
-                && record.header(dlq::ATTEMPTS).is_some()
-        );
+        assert!(record.header(dlq::SOURCE_PARTITION).is_some() && record.header(dlq::ATTEMPTS).is_some());
         let offset: i64 = record
             .header(dlq::SOURCE_OFFSET)
             .and_then(|o| o.parse().ok())
             .expect("offset");
-        assert!(
-            !source_offsets.contains(&offset)
-                || offset > *source_offsets.iter().max().unwrap_or(&0)
-        );
+        assert!(!source_offsets.contains(&offset) || offset > *source_offsets.iter().max().unwrap_or(&0));
     }
     let errors: Vec<&str> = parked.iter().filter_map(|r| r.header(dlq::ERROR)).collect();
     assert!(errors[0].contains("not a JSON"), "{errors:?}");
     assert!(errors[1].contains("schema"), "{errors:?}");
     assert!(errors[2].contains("unknown event type"), "{errors:?}");
     assert!(errors[3].contains("newer"), "{errors:?}");
-    assert_eq!(
-        parked[0].value, "this is not json",
-        "the original bytes are kept"
-    );
+    assert_eq!(parked[0].value, "this is not json", "the original bytes are kept");
 }
 
 async fn wait_for_parked(kafka: &Kafka, count: usize) -> Vec<dlq::Parked> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let kafka = kafka.clone();
-        let parked = tokio::task::spawn_blocking(move || {
-            dlq::list(&kafka, &dlq::Filter::default()).expect("list dlq")
-        })
-        .await
-        .expect("join");
+        let parked = tokio::task::spawn_blocking(move || dlq::list(&kafka, &dlq::Filter::default()).expect("list dlq"))
+            .await
+            .expect("join");
         if parked.len() >= count || std::time::Instant::now() > deadline {
             return parked;
         }
@@ -283,8 +241,7 @@ async fn a_replayed_record_is_applied_once() {
 
     // A valid task.completed for this task, parked earlier (say its handler's database was
     // away): a replay must bring it back and the audit role apply it once.
-    let mut completed: Value =
-        serde_json::from_str(&copy_of(&records, &events, &id).value).expect("json");
+    let mut completed: Value = serde_json::from_str(&copy_of(&records, &events, &id).value).expect("json");
     completed["event_id"] = json!(uuid::Uuid::now_v7());
     completed["event_type"] = json!("task.completed");
     completed["task_version"] = json!(2);
@@ -317,15 +274,10 @@ async fn a_replayed_record_is_applied_once() {
         .expect("replay");
     assert_eq!((replayed, progress), (1, vec![1]));
     // Replaying twice is harmless: the inbox absorbs the second copy.
-    dlq::replay(&publisher, &parked, |_, _| {})
-        .await
-        .expect("replay again");
+    dlq::replay(&publisher, &parked, |_, _| {}).await.expect("replay again");
 
     let history = app.wait_for_history(USER, &id, 2).await;
-    let types: Vec<&str> = history
-        .iter()
-        .filter_map(|h| h["event_type"].as_str())
-        .collect();
+    let types: Vec<&str> = history.iter().filter_map(|h| h["event_type"].as_str()).collect();
     assert_eq!(types, ["task.created", "task.completed"]);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(app.history(USER, &id).await.len(), 2);

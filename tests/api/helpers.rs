@@ -20,6 +20,7 @@ pub struct TestApp {
     /// of this test's own.
     pub kafka: KafkaSettings,
     pub store: taskstream::store::Store,
+    pub database_url: String,
     pub client: reqwest::Client,
     pub auth: Auth,
     shutdown: CancellationToken,
@@ -36,8 +37,8 @@ impl Drop for TestApp {
 async fn fresh_database(data_dir: &std::path::Path) -> Option<String> {
     match std::env::var("TASKSTREAM_TEST_BACKEND").as_deref() {
         Ok("postgres") => {
-            let admin_url = std::env::var("TEST_DATABASE_URL")
-                .expect("TASKSTREAM_TEST_BACKEND=postgres needs TEST_DATABASE_URL");
+            let admin_url =
+                std::env::var("TEST_DATABASE_URL").expect("TASKSTREAM_TEST_BACKEND=postgres needs TEST_DATABASE_URL");
             let name = format!("taskstream_test_{}", uuid::Uuid::new_v4().simple());
             sqlx::any::install_default_drivers();
             let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
@@ -50,10 +51,7 @@ async fn fresh_database(data_dir: &std::path::Path) -> Option<String> {
             url.set_path(&name);
             Some(url.to_string())
         }
-        _ => Some(format!(
-            "sqlite://{}?mode=rwc",
-            data_dir.join("test.db").display()
-        )),
+        _ => Some(format!("sqlite://{}?mode=rwc", data_dir.join("test.db").display())),
     }
 }
 
@@ -84,13 +82,21 @@ pub async fn spawn_app_with_events() -> TestApp {
 }
 
 pub async fn spawn(parts: impl FnOnce(HttpSettings) -> Parts) -> TestApp {
+    spawn_with(
+        parts,
+        broker::kafka_settings(&format!("t{}.", uuid::Uuid::new_v4().simple())),
+    )
+    .await
+}
+
+/// An app with Kafka settings of its own (e.g. a private broker).
+pub async fn spawn_with(parts: impl FnOnce(HttpSettings) -> Parts, kafka: KafkaSettings) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let common = settings(data_dir.path(), fresh_database(data_dir.path()).await);
     taskstream::telemetry::init(&common.log, common.log_format);
     let http = HttpSettings {
         listen: "127.0.0.1:0".parse().expect("address"),
     };
-    let kafka = broker::kafka_settings(&format!("t{}.", uuid::Uuid::new_v4().simple()));
     let app = Application::build(&common, &kafka, parts(http))
         .await
         .expect("build app");
@@ -100,6 +106,7 @@ pub async fn spawn(parts: impl FnOnce(HttpSettings) -> Parts) -> TestApp {
     tokio::spawn(app.run(shutdown.clone()));
     TestApp {
         address,
+        database_url: common.database_url().expect("database url"),
         kafka,
         store,
         client: reqwest::Client::builder()
@@ -115,10 +122,7 @@ pub async fn spawn(parts: impl FnOnce(HttpSettings) -> Parts) -> TestApp {
 impl TestApp {
     pub fn token(&self, user: &str) -> String {
         self.auth
-            .issue(
-                &UserId::parse(user).expect("user id"),
-                Duration::from_secs(3600),
-            )
+            .issue(&UserId::parse(user).expect("user id"), Duration::from_secs(3600))
             .expect("token")
     }
 
@@ -127,12 +131,7 @@ impl TestApp {
     }
 
     /// A request as `user`, with a JSON content type.
-    pub fn request(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        user: &str,
-    ) -> reqwest::RequestBuilder {
+    pub fn request(&self, method: reqwest::Method, path: &str, user: &str) -> reqwest::RequestBuilder {
         self.client
             .request(method, self.url(path))
             .bearer_auth(self.token(user))
@@ -175,25 +174,17 @@ impl TestApp {
     }
 
     pub async fn list(&self, user: &str, query: &str) -> Response {
-        self.request(
-            reqwest::Method::GET,
-            &format!("/api/v1/tasks?{query}"),
-            user,
-        )
-        .send()
-        .await
-        .expect("send")
+        self.request(reqwest::Method::GET, &format!("/api/v1/tasks?{query}"), user)
+            .send()
+            .await
+            .expect("send")
     }
 
     pub async fn action(&self, user: &str, id: &str, action: &str) -> Response {
-        self.request(
-            reqwest::Method::POST,
-            &format!("/api/v1/tasks/{id}/{action}"),
-            user,
-        )
-        .send()
-        .await
-        .expect("send")
+        self.request(reqwest::Method::POST, &format!("/api/v1/tasks/{id}/{action}"), user)
+            .send()
+            .await
+            .expect("send")
     }
 }
 
@@ -207,10 +198,7 @@ pub async fn assert_problem(response: Response, status: StatusCode, field: Optio
     assert_eq!(content_type.as_deref(), Some("application/problem+json"));
     let body: Value = response.json().await.expect("problem json");
     assert_eq!(body["status"], status.as_u16());
-    assert!(
-        body["title"].is_string() && body["detail"].is_string(),
-        "{body}"
-    );
+    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
     if let Some(field) = field {
         let fields: Vec<&str> = body["errors"]
             .as_array()
@@ -230,11 +218,7 @@ impl TestApp {
     /// The task's recorded history (written by the audit consumer).
     pub async fn history(&self, user: &str, id: &str) -> Vec<Value> {
         let response = self
-            .request(
-                reqwest::Method::GET,
-                &format!("/api/v1/tasks/{id}/history"),
-                user,
-            )
+            .request(reqwest::Method::GET, &format!("/api/v1/tasks/{id}/history"), user)
             .send()
             .await
             .expect("send");

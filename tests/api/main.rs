@@ -9,4 +9,5 @@ mod kafka_client;
 mod errors;
 mod events;
 mod health;
+mod resilience;
 mod tasks;

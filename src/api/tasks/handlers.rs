@@ -18,18 +18,13 @@ type ApiResult<T> = Result<T, ApiError>;
 
 /// Ids are UUIDs; anything else cannot name a task.
 fn task_id(raw: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| {
-        ApiError::NotFound(format!(
-            "no such task: task ids are UUIDs and {raw:?} is not one"
-        ))
-    })
+    Uuid::parse_str(raw)
+        .map_err(|_| ApiError::NotFound(format!("no such task: task ids are UUIDs and {raw:?} is not one")))
 }
 
 fn task_response(status: StatusCode, task: &Task) -> Response {
     let mut response = (status, Json(TaskView::from(task))).into_response();
-    response
-        .headers_mut()
-        .insert(header::ETAG, etag(task.version));
+    response.headers_mut().insert(header::ETAG, etag(task.version));
     response
 }
 
@@ -63,11 +58,7 @@ pub async fn create_task(
         status: StatusCode::CREATED.as_u16(),
         body: serde_json::to_string(&TaskView::from(task)).unwrap_or_default(),
     };
-    match state
-        .store
-        .create_task(&user, content, idempotency, render)
-        .await?
-    {
+    match state.store.create_task(&user, content, idempotency, render).await? {
         CreateOutcome::Created(task) => {
             let mut response = task_response(StatusCode::CREATED, &task);
             if let Some(location) = location(&task.id.to_string()) {
@@ -84,10 +75,7 @@ fn replay(stored: &StoredResponse) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     let mut response = (status, stored.body.clone()).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     if let Ok(view) = serde_json::from_str::<TaskView>(&stored.body) {
         if let Some(location) = location(&view.id.to_string()) {
@@ -194,10 +182,7 @@ pub async fn delete_task(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let id = task_id(&id)?;
-    state
-        .store
-        .delete_task(&user, id, headers::if_match(&headers)?)
-        .await?;
+    state.store.delete_task(&user, id, headers::if_match(&headers)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -12,16 +12,13 @@ use super::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/tasks", post(create_task).get(list_tasks))
-        .route(
-            "/tasks/{id}",
-            get(get_task).patch(update_task).delete(delete_task),
-        )
+        .route("/tasks/{id}", get(get_task).patch(update_task).delete(delete_task))
         .route("/tasks/{id}/complete", post(complete_task))
         .route("/tasks/{id}/reopen", post(reopen_task))
         .route("/tasks/{id}/history", get(task_history))
 }
 pub use handlers::{
-    __path_complete_task, __path_create_task, __path_delete_task, __path_get_task,
-    __path_list_tasks, __path_reopen_task, __path_task_history, __path_update_task, complete_task,
-    create_task, delete_task, get_task, list_tasks, reopen_task, task_history, update_task,
+    __path_complete_task, __path_create_task, __path_delete_task, __path_get_task, __path_list_tasks,
+    __path_reopen_task, __path_task_history, __path_update_task, complete_task, create_task, delete_task, get_task,
+    list_tasks, reopen_task, task_history, update_task,
 };

@@ -99,10 +99,8 @@ pub fn parse(raw: Option<&str>) -> Result<ListQuery, Vec<FieldError>> {
         }
     }
     if let Some(text) = cursor_text {
-        query.cursor = errors.take(
-            Cursor::decode(&text, query.sort, query.order)
-                .map_err(|why| FieldError::new("cursor", why)),
-        );
+        query.cursor =
+            errors.take(Cursor::decode(&text, query.sort, query.order).map_err(|why| FieldError::new("cursor", why)));
     }
     errors.finish()?;
     Ok(query)
@@ -121,10 +119,7 @@ mod tests {
         assert_eq!(q.status, Some(Status::Open));
         assert_eq!(q.tags.len(), 2);
         assert_eq!(q.search, vec!["milk", "bread"]);
-        assert_eq!(
-            (q.sort, q.order, q.limit),
-            (SortField::DueAt, SortOrder::Desc, 10)
-        );
+        assert_eq!((q.sort, q.order, q.limit), (SortField::DueAt, SortOrder::Desc, 10));
     }
 
     #[test]
