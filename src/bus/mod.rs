@@ -7,6 +7,6 @@ pub mod dlq;
 mod producer;
 pub mod topics;
 
-pub use client::Kafka;
+pub use client::{ErrorLog, Kafka};
 pub use producer::{producer_record, record_headers, Outgoing, Publisher};
 pub use topics::TopicNames;

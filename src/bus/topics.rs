@@ -4,10 +4,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 
-use super::Kafka;
+use super::{ErrorLog, Kafka};
 use crate::config::KafkaSettings;
 use crate::events::Topic;
 
@@ -100,11 +99,15 @@ impl TopicState {
     }
 }
 
-fn admin(kafka: &Kafka) -> anyhow::Result<AdminClient<DefaultClientContext>> {
-    kafka
+type Admin = AdminClient<ErrorLog>;
+
+fn admin(kafka: &Kafka) -> anyhow::Result<(Admin, ErrorLog)> {
+    let log = ErrorLog::default();
+    let admin = kafka
         .base_config()?
-        .create()
-        .context("cannot create the Kafka admin client")
+        .create_with_context(log.clone())
+        .context("cannot create the Kafka admin client")?;
+    Ok((admin, log))
 }
 
 /// Creates missing topics, then describes all of them.
@@ -112,7 +115,19 @@ fn admin(kafka: &Kafka) -> anyhow::Result<AdminClient<DefaultClientContext>> {
 /// # Errors
 /// When the broker cannot be reached or refuses to create a topic.
 pub async fn ensure(kafka: &Kafka) -> anyhow::Result<Vec<TopicState>> {
-    let admin = admin(kafka)?;
+    let (admin, log) = admin(kafka)?;
+    ensure_with(kafka, &admin)
+        .await
+        .map_err(|e| kafka.explain(log.explain(e)))
+}
+
+async fn ensure_with(kafka: &Kafka, admin: &Admin) -> anyhow::Result<Vec<TopicState>> {
+    // Fails fast on an unreachable broker or refused credentials, where CreateTopics would
+    // only time out.
+    admin
+        .inner()
+        .fetch_metadata(None, Duration::from_secs(10))
+        .context("cannot reach the broker")?;
     let specs = specs(kafka);
     let replication = kafka.settings().replication;
     let retention: Vec<String> = specs.iter().map(|s| s.retention_ms.to_string()).collect();
@@ -124,7 +139,9 @@ pub async fn ensure(kafka: &Kafka) -> anyhow::Result<Vec<TopicState>> {
                 .set("retention.ms", retention)
         })
         .collect();
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let options = AdminOptions::new()
+        .operation_timeout(Some(Duration::from_secs(10)))
+        .request_timeout(Some(Duration::from_secs(15)));
     let results = admin
         .create_topics(&new_topics, &options)
         .await
@@ -137,7 +154,7 @@ pub async fn ensure(kafka: &Kafka) -> anyhow::Result<Vec<TopicState>> {
             Err((name, code)) => anyhow::bail!("cannot create topic {name}: {code}"),
         }
     }
-    let mut states = describe_with(&admin, specs).await?;
+    let mut states = describe_with(admin, specs).await?;
     for state in &mut states {
         state.created = created.contains(&state.spec.name);
     }
@@ -149,13 +166,13 @@ pub async fn ensure(kafka: &Kafka) -> anyhow::Result<Vec<TopicState>> {
 /// # Errors
 /// When the broker cannot be reached.
 pub async fn describe(kafka: &Kafka) -> anyhow::Result<Vec<TopicState>> {
-    describe_with(&admin(kafka)?, specs(kafka)).await
+    let (admin, log) = admin(kafka)?;
+    describe_with(&admin, specs(kafka))
+        .await
+        .map_err(|e| kafka.explain(log.explain(e)))
 }
 
-async fn describe_with(
-    admin: &AdminClient<DefaultClientContext>,
-    specs: Vec<TopicSpec>,
-) -> anyhow::Result<Vec<TopicState>> {
+async fn describe_with(admin: &Admin, specs: Vec<TopicSpec>) -> anyhow::Result<Vec<TopicState>> {
     let metadata = admin
         .inner()
         .fetch_metadata(None, Duration::from_secs(10))

@@ -10,4 +10,5 @@ mod errors;
 mod events;
 mod health;
 mod resilience;
+mod security;
 mod tasks;
