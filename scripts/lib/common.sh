@@ -19,6 +19,17 @@ ensure_tansu() {
     cargo install tansu --locked --version "$TANSU_VERSION" --no-default-features --features libsql
 }
 
+# A virtualenv with the independent Kafka client the tests drive (confluent-kafka, jsonschema).
+VENV="${TASKSTREAM_VENV:-$HOME/.cache/taskstream-venv}"
+ensure_test_python() {
+    if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import confluent_kafka, jsonschema' 2>/dev/null; then
+        return
+    fi
+    say "preparing $VENV (confluent-kafka, jsonschema)"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check confluent-kafka jsonschema
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
