@@ -66,18 +66,14 @@ fn check_content_type(req: &Request) -> Result<(), ApiError> {
 fn shape_error(error: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = error.path().to_string();
     let message = error.inner().to_string();
-    let field = match unknown_field(&message) {
-        Some(name) if path == "." => name.to_owned(),
-        Some(name) => format!("{path}.{name}"),
-        None if path == "." => missing_field(&message).unwrap_or_default().to_owned(),
-        None => path,
+    // The path already ends at an unknown field; at the root it is "." and the message
+    // names the missing field.
+    let field = match (path.as_str(), missing_field(&message)) {
+        (".", Some(name)) => name.to_owned(),
+        (".", None) => String::new(),
+        _ => path,
     };
     ApiError::invalid(vec![FieldError::new(field, message)])
-}
-
-/// serde's messages name the field in backticks: "unknown field `titel`, expected …".
-fn unknown_field(message: &str) -> Option<&str> {
-    message.strip_prefix("unknown field `")?.split('`').next()
 }
 
 fn missing_field(message: &str) -> Option<&str> {

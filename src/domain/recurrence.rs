@@ -16,7 +16,8 @@ impl Recurrence {
     /// When the rule does not parse, uses an unsupported frequency, or is inconsistent.
     pub fn parse(raw: &str, dtstart: DateTime<Utc>, zone: TimeZone) -> Result<Self, FieldError> {
         let text = raw.trim();
-        let text = text.strip_prefix("RRULE:").unwrap_or(text).to_ascii_uppercase();
+        let upper = text.to_ascii_uppercase();
+        let text = upper.strip_prefix("RRULE:").unwrap_or(&upper).to_owned();
         let invalid = |why: String| FieldError::new("recurrence", why);
         if text.is_empty() || text.len() > 1_000 {
             return Err(invalid("must be an RRULE of 1 to 1000 characters".into()));

@@ -50,6 +50,14 @@ impl Description {
                 format!("must be at most {MAX_DESCRIPTION_CHARS} characters (got {chars})"),
             ));
         }
+        // Line breaks and tabs belong in prose; other control characters (NUL above all,
+        // which PostgreSQL cannot store in text) do not.
+        if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            return Err(FieldError::new(
+                "description",
+                "must not contain control characters other than line breaks and tabs",
+            ));
+        }
         Ok(Self(raw.to_owned()))
     }
 
@@ -75,5 +83,7 @@ mod tests {
     fn description_is_bounded() {
         assert!(Description::parse(&"x".repeat(10_000)).is_ok());
         assert!(Description::parse(&"x".repeat(10_001)).is_err());
+        assert!(Description::parse("line\nbreak\ttab").is_ok());
+        assert!(Description::parse("nul\u{0}").is_err());
     }
 }

@@ -136,7 +136,24 @@ impl Cursor {
         if cursor.s != sort.name() || cursor.o != order.sql() {
             return Err("belongs to a listing with another sort or order; repeat that sort or start without a cursor");
         }
+        // Its parts go into SQL parameters: each must have the type and form of what it
+        // stands for, or PostgreSQL would fail on the comparison.
+        if uuid::Uuid::parse_str(&cursor.i).is_err() || !sort.accepts(&cursor.k) {
+            return Err("is not a cursor returned by this API");
+        }
         Ok(cursor)
+    }
+}
+
+impl SortField {
+    fn accepts(self, key: &CursorKey) -> bool {
+        match (self, key) {
+            (Self::Priority, CursorKey::Int(rank)) => Priority::from_rank(*rank).is_some(),
+            (Self::CreatedAt | Self::UpdatedAt, CursorKey::Text(at)) => crate::time::parse(at).is_some(),
+            (Self::DueAt, CursorKey::Text(at)) => at == NO_DUE || crate::time::parse(at).is_some(),
+            (Self::Title, CursorKey::Text(title)) => crate::domain::TaskTitle::parse(title).is_ok(),
+            _ => false,
+        }
     }
 }
 

@@ -51,19 +51,24 @@ impl CreateTaskRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTaskRequest {
+    #[serde(default, deserialize_with = "not_null")]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, nullable)]
     pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "not_null")]
     pub priority: Option<Priority>,
+    #[serde(default, deserialize_with = "not_null")]
     pub tags: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, nullable)]
     pub due_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "not_null")]
     pub time_zone: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, nullable)]
     pub recurrence: Option<Option<String>>,
+    #[serde(default, deserialize_with = "not_null")]
     pub reminders: Option<Vec<String>>,
 }
 
@@ -96,6 +101,15 @@ impl UpdateTaskRequest {
         }
         input
     }
+}
+
+/// An absent field is None; a present `null` is refused (the field cannot be cleared).
+fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 /// Tells a present `null` (Some(None)) from an absent field (None).

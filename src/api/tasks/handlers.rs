@@ -1,6 +1,7 @@
 //! Handlers of the task endpoints: parse, call the store, answer.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -16,10 +17,21 @@ use crate::store::{CreateOutcome, IdempotencyRequest, StoredResponse};
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// Ids are UUIDs; anything else cannot name a task.
-fn task_id(raw: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(raw)
-        .map_err(|_| ApiError::NotFound(format!("no such task: task ids are UUIDs and {raw:?} is not one")))
+/// The `{id}` of a task path. Ids are UUIDs; anything else (including bytes that are not
+/// UTF-8) cannot name a task and is answered 404.
+pub struct TaskId(Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for TaskId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let not_found =
+            |raw: &str| ApiError::NotFound(format!("no such task: task ids are UUIDs and {raw:?} is not one"));
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found("(not UTF-8)"))?;
+        Uuid::parse_str(&raw).map(Self).map_err(|_| not_found(&raw))
+    }
 }
 
 fn task_response(status: StatusCode, task: &Task) -> Response {
@@ -119,11 +131,11 @@ pub async fn list_tasks(
 pub async fn get_task(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<String>,
+    TaskId(id): TaskId,
 ) -> ApiResult<Response> {
     let task = state
         .store
-        .get_task(&user, task_id(&id)?)
+        .get_task(&user, id)
         .await?
         .ok_or_else(ApiError::task_not_found)?;
     Ok(task_response(StatusCode::OK, &task))
@@ -145,11 +157,10 @@ pub async fn get_task(
 pub async fn update_task(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<String>,
+    TaskId(id): TaskId,
     headers: HeaderMap,
     ApiJson { body, .. }: ApiJson<UpdateTaskRequest>,
 ) -> ApiResult<Response> {
-    let id = task_id(&id)?;
     let if_match = headers::if_match(&headers)?;
     let task = state
         .store
@@ -178,10 +189,9 @@ pub async fn update_task(
 pub async fn delete_task(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<String>,
+    TaskId(id): TaskId,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    let id = task_id(&id)?;
     state.store.delete_task(&user, id, headers::if_match(&headers)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -200,10 +210,10 @@ pub async fn delete_task(
 pub async fn complete_task(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<String>,
+    TaskId(id): TaskId,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    set_status(&state, &user, &id, &headers, Status::Completed).await
+    set_status(&state, &user, id, &headers, Status::Completed).await
 }
 
 /// Reopen a completed task (an open task stays as it is).
@@ -220,20 +230,19 @@ pub async fn complete_task(
 pub async fn reopen_task(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<String>,
+    TaskId(id): TaskId,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    set_status(&state, &user, &id, &headers, Status::Open).await
+    set_status(&state, &user, id, &headers, Status::Open).await
 }
 
 async fn set_status(
     state: &AppState,
     user: &crate::domain::UserId,
-    id: &str,
+    id: Uuid,
     headers: &HeaderMap,
     status: Status,
 ) -> ApiResult<Response> {
-    let id = task_id(id)?;
     let task = state
         .store
         .change_task(user, id, headers::if_match(headers)?, |current, now| {
@@ -260,9 +269,8 @@ async fn set_status(
 pub async fn task_history(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<String>,
+    TaskId(id): TaskId,
 ) -> ApiResult<Json<Vec<HistoryEntry>>> {
-    let id = task_id(&id)?;
     let entries = state.store.task_history(&user, id).await?;
     if entries.is_empty() && state.store.get_task(&user, id).await?.is_none() {
         return Err(ApiError::task_not_found());

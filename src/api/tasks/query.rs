@@ -3,7 +3,7 @@
 
 use utoipa::IntoParams;
 
-use crate::domain::{FieldError, FieldErrors, Priority, Status, Tag};
+use crate::domain::{FieldError, FieldErrors, Priority, Status, Tag, MAX_TAGS};
 use crate::store::{Cursor, ListQuery, SortField, SortOrder};
 
 /// Filters, sorting and paging of GET /tasks (documentation of the query string).
@@ -57,6 +57,11 @@ pub fn parse(raw: Option<&str>) -> Result<ListQuery, Vec<FieldError>> {
             "status" => query.status = errors.take(Status::parse(&value).ok_or_else(|| invalid("must be open or completed".into()))),
             "priority" => {
                 query.priority = errors.take(Priority::parse(&value).ok_or_else(|| invalid(format!("must be one of {}", Priority::NAMES))));
+            }
+            "tag" if query.tags.len() >= MAX_TAGS => {
+                // A task has at most that many tags, so more filters can never match.
+                errors.push(invalid(format!("may be given at most {MAX_TAGS} times")));
+                break;
             }
             "tag" => {
                 if let Some(tag) = errors.take(Tag::parse(&value).map_err(|e| invalid(e.message))) {

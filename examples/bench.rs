@@ -1,0 +1,408 @@
+//! Benchmarks of taskstream (see BENCHMARKS.md and scripts/bench).
+//!
+//!   bench http     --url U --token T --rate R --seconds S   open-loop creates at a fixed rate
+//!   bench search   --url U --token T --seconds S            search latency over seeded tasks
+//!   bench e2e      --url U --token T --rate R --seconds S --database-url D
+//!                                     API 2xx → audit consumer's committed row, per task
+//!   bench pipeline --database-url D --brokers B --events N  relay and consumer throughput
+//!
+//! Latencies are measured from each request's *scheduled* start, so a stalled server
+//! cannot hide queueing delay (no coordinated omission).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use taskstream::bus::consumer::{self, Retry};
+use taskstream::bus::{topics, Kafka, Publisher};
+use taskstream::domain::{NewTask, Priority, TaskInput, UserId};
+use taskstream::roles::audit::Audit;
+use taskstream::roles::relay::{Relay, RelaySettings};
+use taskstream::store::Store;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Bench,
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    Http {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 1000)]
+        rate: u32,
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+    },
+    Search {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 10_000)]
+        tasks: u32,
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+    },
+    E2e {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 1000)]
+        rate: u32,
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+        #[arg(long)]
+        database_url: String,
+    },
+    Pipeline {
+        #[arg(long)]
+        database_url: String,
+        #[arg(long)]
+        brokers: String,
+        #[arg(long, default_value_t = 20_000)]
+        events: u32,
+        #[arg(long, default_value_t = 10)]
+        fetch_wait_max_ms: u32,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Bench::Http {
+            url,
+            token,
+            rate,
+            seconds,
+        } => {
+            let run = open_loop(&url, &token, rate, seconds).await;
+            println!("http-create rate={rate}/s {}", run.summary());
+        }
+        Bench::Search {
+            url,
+            token,
+            tasks,
+            seconds,
+        } => search(&url, &token, tasks, seconds).await?,
+        Bench::E2e {
+            url,
+            token,
+            rate,
+            seconds,
+            database_url,
+        } => e2e(&url, &token, rate, seconds, &database_url).await?,
+        Bench::Pipeline {
+            database_url,
+            brokers,
+            events,
+            fetch_wait_max_ms,
+        } => {
+            pipeline(&database_url, &brokers, events, fetch_wait_max_ms).await?;
+        }
+    }
+    Ok(())
+}
+
+const WORDS: [&str; 16] = [
+    "garden",
+    "invoice",
+    "dentist",
+    "groceries",
+    "laundry",
+    "meeting",
+    "passport",
+    "birthday",
+    "report",
+    "plumber",
+    "insurance",
+    "homework",
+    "recycling",
+    "gym",
+    "library",
+    "taxes",
+];
+
+fn body(i: u64) -> serde_json::Value {
+    let w = |n: u64| WORDS[(n % WORDS.len() as u64) as usize];
+    let priority = ["low", "medium", "high", "urgent"][(i % 4) as usize];
+    json!({
+        "title": format!("{} {} {i}", w(i), w(i / 7)),
+        "description": format!("remember the {} and the {}", w(i / 3), w(i / 11)),
+        "priority": priority,
+        "tags": [w(i / 5)],
+        "due_at": "2031-01-01T09:00:00+01:00",
+    })
+}
+
+struct Run {
+    latencies: Vec<Duration>,
+    errors: u64,
+    elapsed: Duration,
+    /// (task id, instant of the 2xx) for e2e.
+    created: Vec<(String, chrono::DateTime<chrono::Utc>)>,
+}
+
+impl Run {
+    fn summary(&self) -> String {
+        let ok = self.latencies.len();
+        format!(
+            "ok={ok} errors={} achieved={:.0}/s {}",
+            self.errors,
+            ok as f64 / self.elapsed.as_secs_f64(),
+            percentiles(&self.latencies)
+        )
+    }
+}
+
+fn percentiles(samples: &[Duration]) -> String {
+    if samples.is_empty() {
+        return "no samples".into();
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    let at = |q: f64| sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0;
+    format!(
+        "p50={:.2}ms p95={:.2}ms p99={:.2}ms max={:.2}ms",
+        at(0.50),
+        at(0.95),
+        at(0.99),
+        at(1.0)
+    )
+}
+
+/// POSTs tasks at `rate` per second for `seconds`, each timed from its scheduled start.
+async fn open_loop(url: &str, token: &str, rate: u32, seconds: u32) -> Run {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(512)
+        .build()
+        .expect("client");
+    let total = u64::from(rate) * u64::from(seconds);
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
+    let start = Instant::now();
+    let endpoint = format!("{url}/api/v1/tasks");
+    let mut handles = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        let scheduled = start + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(scheduled.into()).await;
+        let (client, endpoint, token) = (client.clone(), endpoint.clone(), token.to_owned());
+        handles.push(tokio::spawn(async move {
+            let response = client.post(&endpoint).bearer_auth(token).json(&body(i)).send().await;
+            let done = Instant::now();
+            match response {
+                Ok(r) if r.status().as_u16() == 201 => {
+                    let at = chrono::Utc::now();
+                    let id = r
+                        .json::<serde_json::Value>()
+                        .await
+                        .ok()
+                        .and_then(|v| v["id"].as_str().map(str::to_owned));
+                    Ok((done - scheduled, id.map(|id| (id, at))))
+                }
+                _ => Err(()),
+            }
+        }));
+    }
+    let mut run = Run {
+        latencies: Vec::new(),
+        errors: 0,
+        elapsed: Duration::ZERO,
+        created: Vec::new(),
+    };
+    for handle in handles {
+        match handle.await {
+            Ok(Ok((latency, created))) => {
+                run.latencies.push(latency);
+                run.created.extend(created);
+            }
+            _ => run.errors += 1,
+        }
+    }
+    run.elapsed = start.elapsed();
+    run
+}
+
+async fn search(url: &str, token: &str, tasks: u32, seconds: u32) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let seeding = Instant::now();
+    let bodies: Vec<_> = (0..u64::from(tasks)).map(body).collect();
+    for chunk in bodies.chunks(200) {
+        let sends = chunk.iter().map(|b| {
+            client
+                .post(format!("{url}/api/v1/tasks"))
+                .bearer_auth(token)
+                .json(b)
+                .send()
+        });
+        for response in futures_util::future::join_all(sends).await {
+            anyhow::ensure!(response?.status().as_u16() == 201, "seeding failed");
+        }
+    }
+    println!("seeded {tasks} tasks in {:.1}s", seeding.elapsed().as_secs_f64());
+    let mut latencies = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(u64::from(seconds));
+    let mut i = 0usize;
+    while Instant::now() < deadline {
+        let q = WORDS[i % WORDS.len()];
+        let query = if i % 2 == 0 {
+            format!("q={q}")
+        } else {
+            format!("q={}&sort=due_at&limit=50", &q[..3])
+        };
+        let started = Instant::now();
+        let response = client
+            .get(format!("{url}/api/v1/tasks?{query}"))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        anyhow::ensure!(response.status().is_success(), "search failed: {}", response.status());
+        let _ = response.bytes().await?;
+        latencies.push(started.elapsed());
+        i += 1;
+    }
+    println!(
+        "search over {tasks} tasks, {} queries: {}",
+        latencies.len(),
+        percentiles(&latencies)
+    );
+    Ok(())
+}
+
+async fn e2e(url: &str, token: &str, rate: u32, seconds: u32, database_url: &str) -> anyhow::Result<()> {
+    let run = open_loop(url, token, rate, seconds).await;
+    println!("api rate={rate}/s {}", run.summary());
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(database_url).await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut latencies = Vec::new();
+    for (id, created_at) in &run.created {
+        loop {
+            let row: Option<(String,)> =
+                sqlx::query_as("SELECT recorded_at FROM audit_log WHERE task_id = $1 AND event_type = 'task.created'")
+                    .bind(id)
+                    .fetch_optional(&pool)
+                    .await?;
+            if let Some((recorded,)) = row {
+                let recorded = taskstream::time::parse(&recorded).ok_or_else(|| anyhow::anyhow!("bad time"))?;
+                latencies.push((recorded - *created_at).to_std().unwrap_or_default());
+                break;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "event of {id} not applied within 60 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    println!(
+        "end-to-end (2xx → audit commit) over {} events: {}",
+        latencies.len(),
+        percentiles(&latencies)
+    );
+    Ok(())
+}
+
+async fn count(store_url: &str, sql: &str) -> anyhow::Result<i64> {
+    let pool = sqlx::AnyPool::connect(store_url).await?;
+    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await?;
+    pool.close().await;
+    Ok(n)
+}
+
+async fn pipeline(database_url: &str, brokers: &str, events: u32, fetch_wait_max_ms: u32) -> anyhow::Result<()> {
+    let store = Store::connect(database_url, 8).await?;
+    store.migrate().await?;
+    let user = UserId::parse("bench").map_err(|e| anyhow::anyhow!(e.message))?;
+    let filling = Instant::now();
+    for i in 0..events {
+        let input = TaskInput {
+            title: format!("task {i}"),
+            description: String::new(),
+            priority: Priority::Medium,
+            tags: vec![],
+            due_at: None,
+            time_zone: "UTC".into(),
+            recurrence: None,
+            reminders: vec![],
+        };
+        let task = NewTask::parse(&input).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        store.create_task(&user, task, None, |_| unreachable!()).await?;
+    }
+    println!(
+        "wrote {events} tasks (+ outbox rows) in {:.1}s",
+        filling.elapsed().as_secs_f64()
+    );
+
+    let mut settings = kafka_settings(brokers, fetch_wait_max_ms);
+    settings.topic_prefix = format!("bench{}.", uuid::Uuid::new_v4().simple());
+    let kafka = Kafka::new(settings);
+    topics::ensure(&kafka).await?;
+    let publisher = Publisher::new(&kafka)?;
+    let stop = CancellationToken::new();
+
+    let relay = Relay::new(
+        store.clone(),
+        kafka.clone(),
+        publisher.clone(),
+        RelaySettings::default(),
+    );
+    let started = Instant::now();
+    let (url, relay_stop) = (database_url.to_owned(), stop.clone());
+    let relay_task = tokio::spawn(async move { relay.run(&url, relay_stop).await });
+    while store.outbox_backlog().await? > 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let relay_time = started.elapsed();
+    println!(
+        "relay: {events} events in {:.2}s = {:.0} events/s",
+        relay_time.as_secs_f64(),
+        f64::from(events) / relay_time.as_secs_f64()
+    );
+
+    let started = Instant::now();
+    let (consumer_kafka, consumer_store, consumer_stop) = (kafka.clone(), store.clone(), stop.clone());
+    let consumer_task = tokio::spawn(async move {
+        consumer::run(
+            &consumer_kafka,
+            consumer_store,
+            publisher,
+            Arc::new(Audit),
+            Retry::default(),
+            consumer_stop,
+        )
+        .await
+    });
+    loop {
+        let applied = count(database_url, "SELECT COUNT(*) FROM audit_log").await?;
+        if applied >= i64::from(events) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let consumer_time = started.elapsed();
+    println!(
+        "consumer (audit, inbox + effect per event): {events} events in {:.2}s = {:.0} events/s (includes group join)",
+        consumer_time.as_secs_f64(),
+        f64::from(events) / consumer_time.as_secs_f64()
+    );
+    stop.cancel();
+    let _ = relay_task.await;
+    let _ = consumer_task.await;
+    Ok(())
+}
+
+fn kafka_settings(brokers: &str, fetch_wait_max_ms: u32) -> taskstream::config::KafkaSettings {
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        kafka: taskstream::config::KafkaSettings,
+    }
+    let mut kafka = Wrapper::parse_from(["bench"]).kafka;
+    kafka.brokers = brokers.to_owned();
+    kafka.fetch_wait_max_ms = fetch_wait_max_ms;
+    kafka
+}
