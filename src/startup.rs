@@ -16,7 +16,7 @@ use crate::bus::consumer::{self, Retry};
 use crate::bus::{topics, Kafka, Publisher};
 use crate::config::{CommonSettings, HttpSettings, KafkaSettings};
 use crate::roles::relay::{Relay, RelaySettings};
-use crate::roles::{audit::Audit, Role};
+use crate::roles::{audit::Audit, recurrence::Repeat, Role};
 use crate::store::Store;
 
 /// Opens the configured database and applies its migrations.
@@ -43,7 +43,7 @@ impl Parts {
         Self {
             http: Some(http),
             relay: true,
-            roles: vec![Role::Audit],
+            roles: vec![Role::Audit, Role::Recurrence],
         }
     }
 }
@@ -145,6 +145,10 @@ impl Application {
                     match role {
                         Role::Audit => {
                             consumer::run(&kafka, store, publisher, Arc::new(Audit), Retry::default(), stop).await
+                        }
+                        Role::Recurrence => {
+                            let handler = Arc::new(Repeat::new(store.clone()));
+                            consumer::run(&kafka, store, publisher, handler, Retry::default(), stop).await
                         }
                     }
                 });

@@ -13,10 +13,10 @@ use super::{health, AppState};
     info(title = "taskstream", description = "Tasks with due dates, reminders and repeat rules; every change an event."),
     paths(
         tasks::create_task, tasks::list_tasks, tasks::get_task, tasks::update_task,
-        tasks::delete_task, tasks::complete_task, tasks::reopen_task, tasks::task_history,
+        tasks::delete_task, tasks::complete_task, tasks::reopen_task, tasks::task_history, tasks::skip_task, tasks::task_occurrences,
         health::healthz, health::readyz,
     ),
-    components(schemas(dto::CreateTaskRequest, dto::UpdateTaskRequest, dto::TaskView, dto::TaskPage, dto::HistoryEntry, super::Problem)),
+    components(schemas(dto::CreateTaskRequest, dto::UpdateTaskRequest, dto::TaskView, dto::TaskPage, dto::HistoryEntry, dto::OccurrencePreview, super::Problem)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

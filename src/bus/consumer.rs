@@ -222,7 +222,10 @@ impl<H: Handler> Worker<'_, H> {
             return Ok(());
         }
         self.handler.handle(&mut tx, event).await?;
-        tx.commit().await.map_err(|e| HandlerError::Transient(e.into()))
+        tx.commit().await.map_err(|e| HandlerError::Transient(e.into()))?;
+        // The effect may have written outbox rows: wake this process's relay now.
+        self.store.outbox_signal().notify_one();
+        Ok(())
     }
 
     /// Parks the record on the DLQ; keeps trying until the DLQ has it or we are stopping.

@@ -41,7 +41,7 @@ impl Publisher {
             .set("acks", "all")
             .set("linger.ms", "2")
             // With the broker away, a delivery fails after this long and the caller retries.
-            .set("message.timeout.ms", "15000")
+            .set("message.timeout.ms", "30000")
             .create()
             .context("cannot create the Kafka producer")?;
         Ok(Self { producer })

@@ -1,22 +1,61 @@
-//! Repeat rules: an RFC 5545 RRULE, read in the task's time zone from its first due time.
+//! Repeat rules: an RFC 5545 RRULE read in the task's time zone, and the arithmetic that
+//! finds a series' next occurrence. The rule arithmetic itself is the `rrule` crate's; it
+//! works in local wall-clock time, so 09:00 Europe/Berlin stays 09:00 across daylight-saving
+//! changes, and a local time that falls into a spring-forward gap is moved forward by the
+//! length of the gap (02:30 → 03:30), as RFC 5545 §3.3.5 prescribes.
 
 use chrono::{DateTime, Utc};
-use rrule::{Frequency, RRule, Unvalidated};
+use rrule::{Frequency, RRule, RRuleSet, Unvalidated};
+use serde::{Deserialize, Serialize};
 
 use super::{FieldError, TimeZone};
+
+/// The most EXDATEs a task may carry.
+pub const MAX_EXDATES: usize = 100;
+
+/// How the next occurrence is placed.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum RecurrenceMode {
+    /// On the rule's calendar, whenever the previous one was done.
+    #[default]
+    Due,
+    /// By the rule, counted from the day the previous one was completed.
+    Completion,
+}
+
+impl RecurrenceMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Due => "due",
+            Self::Completion => "completion",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "due" => Some(Self::Due),
+            "completion" => Some(Self::Completion),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recurrence(String);
 
 impl Recurrence {
     /// Parses the rule text (with or without a leading "RRULE:") and checks it against its
-    /// first occurrence, `dtstart`, in `zone`.
+    /// first occurrence, `dtstart`, in `zone`: the rule must be one this service supports and
+    /// must be able to produce an occurrence after `dtstart` within the rule crate's
+    /// iteration bound (or end by its own COUNT or UNTIL).
     ///
     /// # Errors
-    /// When the rule does not parse, uses an unsupported frequency, or is inconsistent.
+    /// When the rule does not parse, uses an unsupported frequency, or can never repeat.
     pub fn parse(raw: &str, dtstart: DateTime<Utc>, zone: TimeZone) -> Result<Self, FieldError> {
-        let text = raw.trim();
-        let upper = text.to_ascii_uppercase();
+        let upper = raw.trim().to_ascii_uppercase();
         let text = upper.strip_prefix("RRULE:").unwrap_or(&upper).to_owned();
         let invalid = |why: String| FieldError::new("recurrence", why);
         if text.is_empty() || text.len() > 1_000 {
@@ -37,23 +76,16 @@ impl Recurrence {
         if text.split(';').any(|part| part.trim() == "INTERVAL=0") {
             return Err(invalid("INTERVAL must be at least 1".into()));
         }
-        let start = dtstart.with_timezone(&rrule::Tz::Tz(zone.tz()));
-        let set = rule
-            .build(start)
+        let recurrence = Self(text);
+        let set = recurrence
+            .set(zone, dtstart)
             .map_err(|e| invalid(format!("not a valid RFC 5545 RRULE: {e}")))?;
-        // The rule crate gives up after a bounded number of iterations. An endless rule
-        // (no COUNT or UNTIL) that finds nothing by then, such as
-        // FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30, names a date that never exists.
-        let bounded = text
-            .split(';')
-            .any(|p| p.starts_with("COUNT=") || p.starts_with("UNTIL="));
-        if !bounded && set.after(start).all(1).dates.is_empty() {
+        if !recurrence.is_bounded() && next_in(set, dtstart).is_none() {
             return Err(invalid(
-                "the rule produces no occurrence within the iteration limit (does it name a date that never exists?)"
-                    .into(),
+                "the rule produces no occurrence after the first within the iteration limit (does it name a date that never exists, such as 30 February?)".into(),
             ));
         }
-        Ok(Self(text))
+        Ok(recurrence)
     }
 
     /// A rule read back from storage, where it was validated on the way in.
@@ -63,6 +95,127 @@ impl Recurrence {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    fn is_bounded(&self) -> bool {
+        self.0
+            .split(';')
+            .any(|p| p.starts_with("COUNT=") || p.starts_with("UNTIL="))
+    }
+
+    /// COUNT, if the rule has one.
+    pub fn count(&self) -> Option<i64> {
+        self.0
+            .split(';')
+            .find_map(|p| p.strip_prefix("COUNT="))
+            .and_then(|n| n.parse().ok())
+    }
+
+    /// The rule without COUNT, for series whose occurrences are counted by the caller.
+    fn without_count(&self) -> Self {
+        Self(
+            self.0
+                .split(';')
+                .filter(|p| !p.starts_with("COUNT="))
+                .collect::<Vec<_>>()
+                .join(";"),
+        )
+    }
+
+    fn set(&self, zone: TimeZone, dtstart: DateTime<Utc>) -> Result<RRuleSet, rrule::RRuleError> {
+        let rule: RRule<Unvalidated> = self.0.parse()?;
+        rule.build(dtstart.with_timezone(&rrule::Tz::Tz(zone.tz())))
+    }
+
+    /// The first occurrence strictly after `after` of the series anchored at `dtstart`,
+    /// skipping `exdates`; `None` when the rule has ended.
+    pub fn next_after(
+        &self,
+        zone: TimeZone,
+        dtstart: DateTime<Utc>,
+        after: DateTime<Utc>,
+        exdates: &[DateTime<Utc>],
+    ) -> Option<DateTime<Utc>> {
+        let mut set = self.set(zone, dtstart).ok()?;
+        let tz = rrule::Tz::Tz(zone.tz());
+        for exdate in exdates {
+            set = set.exdate(exdate.with_timezone(&tz));
+        }
+        next_in(set, after)
+    }
+
+    /// Up to `n` occurrences strictly after `after`.
+    pub fn upcoming(
+        &self,
+        zone: TimeZone,
+        dtstart: DateTime<Utc>,
+        after: DateTime<Utc>,
+        exdates: &[DateTime<Utc>],
+        n: usize,
+    ) -> Vec<DateTime<Utc>> {
+        let mut out = Vec::with_capacity(n);
+        let mut cursor = after;
+        while out.len() < n {
+            match self.next_after(zone, dtstart, cursor, exdates) {
+                Some(next) => {
+                    out.push(next);
+                    cursor = next;
+                }
+                None => break,
+            }
+        }
+        out
+    }
+}
+
+/// The first date of `set` strictly after `after`.
+fn next_in(set: RRuleSet, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let tz = *set.get_dt_start();
+    let tz = tz.timezone();
+    // `after` is inclusive in the rule crate; ask for two and keep the first later one.
+    set.after(after.with_timezone(&tz))
+        .all(2)
+        .dates
+        .into_iter()
+        .map(|d| d.with_timezone(&Utc))
+        .find(|d| *d > after)
+}
+
+/// Where a completed (or skipped) occurrence's series goes next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesPosition<'a> {
+    pub rule: &'a Recurrence,
+    pub mode: RecurrenceMode,
+    pub zone: TimeZone,
+    /// DTSTART of the series (its first due time, or the due time when the rule was last set).
+    pub start: DateTime<Utc>,
+    /// Due time of the occurrence being left behind.
+    pub due: DateTime<Utc>,
+    /// 1 for the first occurrence.
+    pub index: i64,
+    pub exdates: &'a [DateTime<Utc>],
+}
+
+impl SeriesPosition<'_> {
+    /// The next occurrence's due time, or `None` when the series has ended. `done_at` is when
+    /// the occurrence was completed (it matters in completion mode).
+    pub fn next(&self, done_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self.mode {
+            RecurrenceMode::Due => self.rule.next_after(self.zone, self.start, self.due, self.exdates),
+            RecurrenceMode::Completion => {
+                if self.rule.count().is_some_and(|count| self.index >= count) {
+                    return None;
+                }
+                // Anchor the rule on the completion day at the occurrence's wall-clock time.
+                let tz = self.zone.tz();
+                let time = self.due.with_timezone(&tz).time();
+                let day = done_at.with_timezone(&tz).date_naive();
+                let anchor = crate::domain::local_instant(tz, day, time)?;
+                self.rule
+                    .without_count()
+                    .next_after(self.zone, anchor, anchor, self.exdates)
+            }
+        }
     }
 }
 

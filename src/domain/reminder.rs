@@ -101,6 +101,11 @@ impl Reminders {
         self.0.iter().any(|r| r.is_relative())
     }
 
+    /// The same reminders, each changed by `f`.
+    pub fn map(&self, f: impl Fn(Reminder) -> Reminder) -> Self {
+        Self(self.0.iter().copied().map(f).collect())
+    }
+
     pub fn to_strings(&self) -> Vec<String> {
         self.0.iter().map(|r| r.to_text()).collect()
     }

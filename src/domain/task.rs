@@ -1,9 +1,12 @@
-//! A task and the parts of it a user edits.
+//! A task, the parts of it a user edits, and its place in a repeating series.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Description, FieldError, FieldErrors, Priority, Recurrence, Reminders, Tags, TaskTitle, TimeZone, UserId};
+use super::{
+    Description, FieldError, FieldErrors, Priority, Recurrence, RecurrenceMode, Reminder, Reminders, SeriesPosition,
+    Tags, TaskTitle, TimeZone, UserId, MAX_EXDATES,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -40,7 +43,27 @@ pub struct TaskInput {
     pub due_at: Option<String>,
     pub time_zone: String,
     pub recurrence: Option<String>,
+    pub recurrence_mode: RecurrenceMode,
+    pub exdates: Vec<String>,
     pub reminders: Vec<String>,
+}
+
+impl TaskInput {
+    /// A task with only a title; the other fields at their defaults.
+    pub fn titled(title: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            description: String::new(),
+            priority: Priority::default(),
+            tags: Vec::new(),
+            due_at: None,
+            time_zone: "UTC".into(),
+            recurrence: None,
+            recurrence_mode: RecurrenceMode::default(),
+            exdates: Vec::new(),
+            reminders: Vec::new(),
+        }
+    }
 }
 
 /// The user-editable fields, valid and consistent with each other.
@@ -53,6 +76,9 @@ pub struct NewTask {
     pub due_at: Option<DateTime<Utc>>,
     pub time_zone: TimeZone,
     pub recurrence: Option<Recurrence>,
+    pub recurrence_mode: RecurrenceMode,
+    /// Occurrences of the rule that are skipped.
+    pub exdates: Vec<DateTime<Utc>>,
     pub reminders: Reminders,
 }
 
@@ -91,6 +117,7 @@ impl NewTask {
             (Some(rule), Some(Some(due)), Some(zone)) => errors.take(Recurrence::parse(rule, due, zone).map(Some)),
             _ => None,
         };
+        let exdates = parse_exdates(&input.exdates, input.recurrence.is_some(), &mut errors);
         if let (Some(reminders), Some(None)) = (&reminders, due_at) {
             if reminders.any_relative() {
                 errors.push(FieldError::new(
@@ -118,6 +145,8 @@ impl NewTask {
                 due_at,
                 time_zone,
                 recurrence,
+                recurrence_mode: input.recurrence_mode,
+                exdates,
                 reminders,
             }),
             _ => unreachable!("a field failed to parse without recording an error"),
@@ -134,6 +163,8 @@ impl NewTask {
             due_at: self.due_at.map(crate::time::format),
             time_zone: self.time_zone.name().to_owned(),
             recurrence: self.recurrence.as_ref().map(|r| r.as_str().to_owned()),
+            recurrence_mode: self.recurrence_mode,
+            exdates: self.exdates.iter().copied().map(crate::time::format).collect(),
             reminders: self.reminders.to_strings(),
         }
     }
@@ -153,9 +184,59 @@ impl NewTask {
         check("due_at", self.due_at != other.due_at);
         check("time_zone", self.time_zone != other.time_zone);
         check("recurrence", self.recurrence != other.recurrence);
+        check("recurrence_mode", self.recurrence_mode != other.recurrence_mode);
+        check("exdates", self.exdates != other.exdates);
         check("reminders", self.reminders != other.reminders);
         changed
     }
+}
+
+fn parse_exdates(raw: &[String], repeating: bool, errors: &mut FieldErrors) -> Vec<DateTime<Utc>> {
+    if raw.is_empty() {
+        return Vec::new();
+    }
+    if !repeating {
+        errors.push(FieldError::new(
+            "exdates",
+            "only a repeating task (one with a recurrence) can skip dates",
+        ));
+        return Vec::new();
+    }
+    if raw.len() > MAX_EXDATES {
+        errors.push(FieldError::new(
+            "exdates",
+            format!("at most {MAX_EXDATES} dates are allowed (got {})", raw.len()),
+        ));
+        return Vec::new();
+    }
+    let mut dates: Vec<DateTime<Utc>> = raw
+        .iter()
+        .enumerate()
+        .filter_map(|(i, text)| {
+            errors.take(crate::time::parse(text).ok_or_else(|| {
+                FieldError::new(
+                    format!("exdates[{i}]"),
+                    format!("{text:?} is not an RFC 3339 instant with offset"),
+                )
+            }))
+        })
+        .collect();
+    dates.sort();
+    dates.dedup();
+    dates
+}
+
+/// A task's place in its series. A task that does not repeat is a series of one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Series {
+    /// The id shared by every occurrence: the first occurrence's id.
+    pub id: Uuid,
+    /// DTSTART: the series' first due time, or the due time when its rule was last set.
+    pub start: Option<DateTime<Utc>>,
+    /// 1 for the first occurrence since `start`.
+    pub index: i64,
+    /// True on the last occurrence of a series that COUNT or UNTIL ended.
+    pub ended: bool,
 }
 
 /// A stored task.
@@ -164,11 +245,164 @@ pub struct Task {
     pub id: Uuid,
     pub user_id: UserId,
     pub content: NewTask,
+    pub series: Series,
     pub status: Status,
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+}
+
+impl Task {
+    /// A new first occurrence (or a task that does not repeat) created now.
+    pub fn new(user: UserId, content: NewTask, now: DateTime<Utc>) -> Self {
+        let id = Uuid::now_v7();
+        let start = content.recurrence.as_ref().and(content.due_at);
+        Self {
+            id,
+            user_id: user,
+            content,
+            series: Series {
+                id,
+                start,
+                index: 1,
+                ended: false,
+            },
+            status: Status::Open,
+            completed_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// The series arithmetic for this occurrence, when it repeats.
+    pub fn position(&self) -> Option<SeriesPosition<'_>> {
+        let c = &self.content;
+        Some(SeriesPosition {
+            rule: c.recurrence.as_ref()?,
+            mode: c.recurrence_mode,
+            zone: c.time_zone,
+            start: self.series.start.or(c.due_at)?,
+            due: c.due_at?,
+            index: self.series.index,
+            exdates: &c.exdates,
+        })
+    }
+
+    /// This occurrence moved to `due`: the next one of its series. Fixed-instant reminders
+    /// move by the same amount; offsets before the due time follow it by themselves.
+    pub fn moved_to(&self, due: DateTime<Utc>) -> NewTask {
+        let shift = self.content.due_at.map_or(chrono::TimeDelta::zero(), |old| due - old);
+        let mut content = self.content.clone();
+        content.due_at = Some(due);
+        content.reminders = self.content.reminders.map(|r| match r {
+            Reminder::At(at) => Reminder::At(at + shift),
+            relative => relative,
+        });
+        content
+    }
+
+    /// This task with its user-editable fields replaced. Setting or changing the rule (or
+    /// its mode) restarts the series' count here: the new rule applies from this occurrence on.
+    pub fn edited(&self, content: NewTask) -> Task {
+        let mut series = self.series.clone();
+        let rule_changed =
+            content.recurrence != self.content.recurrence || content.recurrence_mode != self.content.recurrence_mode;
+        if rule_changed {
+            series.start = content.recurrence.as_ref().and(content.due_at);
+            series.index = 1;
+            series.ended = false;
+        }
+        Task {
+            content,
+            series,
+            ..self.clone()
+        }
+    }
+
+    /// The occurrence after this one, created when this one is completed at `done_at`;
+    /// `None` when the series has ended or the task does not repeat.
+    pub fn next_occurrence(&self, done_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<Task> {
+        let due = self.position()?.next(done_at)?;
+        Some(Task {
+            id: self.next_occurrence_id(),
+            content: self.moved_to(due),
+            series: Series {
+                index: self.series.index + 1,
+                ended: false,
+                ..self.series.clone()
+            },
+            status: Status::Open,
+            completed_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            ..self.clone()
+        })
+    }
+
+    /// This occurrence moved on to the next due time of its series without being done.
+    ///
+    /// # Errors
+    /// When the task does not repeat, is completed, or is the last of its series.
+    pub fn skipped(&self, now: DateTime<Utc>) -> Result<Task, FieldError> {
+        if self.content.recurrence.is_none() {
+            return Err(FieldError::new(
+                "recurrence",
+                "only a repeating task can skip an occurrence",
+            ));
+        }
+        if self.status == Status::Completed {
+            return Err(FieldError::new(
+                "status",
+                "a completed occurrence cannot be skipped; reopen it first",
+            ));
+        }
+        let due = self.position().and_then(|p| p.next(now)).ok_or_else(|| {
+            FieldError::new(
+                "recurrence",
+                "this is the last occurrence of its series; complete or delete it instead",
+            )
+        })?;
+        let series = Series {
+            index: self.series.index + 1,
+            ..self.series.clone()
+        };
+        Ok(Task {
+            content: self.moved_to(due),
+            series,
+            ..self.clone()
+        })
+    }
+
+    /// The due times of up to `n` occurrences after this one (assuming each is done on
+    /// time), and whether the series ends within them.
+    pub fn upcoming(&self, n: usize) -> (Vec<DateTime<Utc>>, bool) {
+        let Some(mut position) = self.position() else {
+            return (Vec::new(), true);
+        };
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            match position.next(position.due) {
+                Some(next) => {
+                    out.push(next);
+                    position.due = next;
+                    position.index += 1;
+                }
+                None => return (out, true),
+            }
+        }
+        (out, false)
+    }
+
+    /// The id of the occurrence that follows this one: derived from the series and this
+    /// occurrence's due time, so every path that advances the series from here (a redelivered
+    /// event, a reopen and a second completion, a second recurrence process) names the same task.
+    pub fn next_occurrence_id(&self) -> Uuid {
+        let due = self.content.due_at.map(crate::time::format).unwrap_or_default();
+        Uuid::new_v5(&self.series.id, format!("after {due}").as_bytes())
+    }
 }
 
 /// What a write did to a task, for the caller to answer with and to turn into events.
@@ -185,13 +419,14 @@ mod tests {
     fn input() -> TaskInput {
         TaskInput {
             title: "Pay rent".into(),
-            description: String::new(),
-            priority: Priority::High,
             tags: vec!["Home".into()],
+            priority: Priority::High,
             due_at: Some("2026-03-01T09:00:00+01:00".into()),
             time_zone: "Europe/Berlin".into(),
             recurrence: Some("FREQ=MONTHLY".into()),
+            exdates: vec!["2026-05-01T09:00:00+02:00".into()],
             reminders: vec!["-PT15M".into()],
+            ..TaskInput::titled("")
         }
     }
 
@@ -207,6 +442,10 @@ mod tests {
         raw.due_at = None;
         let fields: Vec<_> = NewTask::parse(&raw).unwrap_err().into_iter().map(|e| e.field).collect();
         assert_eq!(fields, vec!["recurrence", "reminders"]);
+        raw.recurrence = None;
+        raw.reminders.clear();
+        let fields: Vec<_> = NewTask::parse(&raw).unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["exdates"]);
     }
 
     #[test]
@@ -217,5 +456,18 @@ mod tests {
         raw.tags = vec![String::new()];
         let fields: Vec<_> = NewTask::parse(&raw).unwrap_err().into_iter().map(|e| e.field).collect();
         assert_eq!(fields, vec!["title", "tags[0]", "time_zone"]);
+    }
+
+    #[test]
+    fn the_next_occurrence_id_is_stable_and_distinct_per_occurrence() {
+        let content = NewTask::parse(&input()).unwrap();
+        let task = Task::new(UserId::parse("u").unwrap(), content, Utc::now());
+        assert_eq!(task.next_occurrence_id(), task.clone().next_occurrence_id());
+        let next_due = task.position().unwrap().next(Utc::now()).unwrap();
+        let moved = Task {
+            content: task.moved_to(next_due),
+            ..task.clone()
+        };
+        assert_ne!(moved.next_occurrence_id(), task.next_occurrence_id());
     }
 }

@@ -31,3 +31,21 @@ impl TimeZone {
         self.0.name()
     }
 }
+
+/// The instant of a local date and wall-clock time in `tz`. A time repeated by a fall-back
+/// change is read as its first occurrence; a time skipped by a spring-forward change is
+/// moved forward by the length of the gap (RFC 5545 §3.3.5), as the rule crate does.
+pub fn local_instant(
+    tz: chrono_tz::Tz,
+    day: chrono::NaiveDate,
+    time: chrono::NaiveTime,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::LocalResult;
+    match day.and_time(time).and_local_timezone(tz) {
+        LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => Some(at.to_utc()),
+        LocalResult::None => {
+            let midnight = day.and_hms_opt(0, 0, 0)?.and_local_timezone(tz).earliest()?;
+            Some((midnight + (time - chrono::NaiveTime::MIN)).to_utc())
+        }
+    }
+}

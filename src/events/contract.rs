@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::domain::{Reminder, Task};
+use crate::domain::{RecurrenceMode, Reminder, Task};
 
 /// The schema version this build writes and the newest it reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -46,12 +46,22 @@ pub struct TaskSnapshot {
     pub due_at: Option<String>,
     pub time_zone: String,
     pub recurrence: Option<String>,
+    pub recurrence_mode: RecurrenceMode,
+    pub exdates: Vec<String>,
     pub reminders: Vec<String>,
     /// open | completed
     pub status: String,
     pub completed_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Shared by every occurrence of a repeating task.
+    pub series_id: Uuid,
+    /// DTSTART of the series' rule.
+    pub series_start: Option<String>,
+    /// 1 for the first occurrence since the rule was set.
+    pub occurrence_index: i64,
+    /// True on the last occurrence of a series that COUNT or UNTIL ended.
+    pub series_ended: bool,
 }
 
 impl From<&Task> for TaskSnapshot {
@@ -65,12 +75,59 @@ impl From<&Task> for TaskSnapshot {
             due_at: c.due_at.map(crate::time::format),
             time_zone: c.time_zone.name().to_owned(),
             recurrence: c.recurrence.as_ref().map(|r| r.as_str().to_owned()),
+            recurrence_mode: c.recurrence_mode,
+            exdates: c.exdates.iter().copied().map(crate::time::format).collect(),
             reminders: c.reminders.to_strings(),
             status: task.status.as_str().to_owned(),
             completed_at: task.completed_at.map(crate::time::format),
             created_at: crate::time::format(task.created_at),
             updated_at: crate::time::format(task.updated_at),
+            series_id: task.series.id,
+            series_start: task.series.start.map(crate::time::format),
+            occurrence_index: task.series.index,
+            series_ended: task.series.ended,
         }
+    }
+}
+
+impl TaskSnapshot {
+    /// The task this snapshot describes, parsed as strictly as an API request.
+    ///
+    /// # Errors
+    /// When a field is not valid.
+    pub fn to_task(&self, header: &EventHeader) -> anyhow::Result<Task> {
+        use crate::domain::{NewTask, Priority, Series, Status, TaskInput, UserId};
+        let invalid = |what: &str| anyhow::anyhow!("the event's {what} is not valid");
+        let input = TaskInput {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            priority: Priority::parse(&self.priority).ok_or_else(|| invalid("priority"))?,
+            tags: self.tags.clone(),
+            due_at: self.due_at.clone(),
+            time_zone: self.time_zone.clone(),
+            recurrence: self.recurrence.clone(),
+            recurrence_mode: self.recurrence_mode,
+            exdates: self.exdates.clone(),
+            reminders: self.reminders.clone(),
+        };
+        let content = NewTask::parse(&input).map_err(|e| anyhow::anyhow!("the event's task is not valid: {e:?}"))?;
+        let instant = |text: &str| crate::time::parse(text).ok_or_else(|| invalid("instant"));
+        Ok(Task {
+            id: header.task_id,
+            user_id: UserId::parse(&header.user_id).map_err(|_| invalid("user_id"))?,
+            content,
+            series: Series {
+                id: self.series_id,
+                start: self.series_start.as_deref().map(instant).transpose()?,
+                index: self.occurrence_index,
+                ended: self.series_ended,
+            },
+            status: Status::parse(&self.status).ok_or_else(|| invalid("status"))?,
+            completed_at: self.completed_at.as_deref().map(instant).transpose()?,
+            created_at: instant(&self.created_at)?,
+            updated_at: instant(&self.updated_at)?,
+            version: header.task_version,
+        })
     }
 }
 
@@ -327,7 +384,10 @@ fn created_events(task: &Task) -> Vec<Event> {
 fn changed_events(old: &Task, new: &Task) -> Vec<Event> {
     use crate::domain::Status;
     let mut events = Vec::new();
-    let changed = old.content.changed_fields(&new.content);
+    let mut changed = old.content.changed_fields(&new.content);
+    if old.series.ended != new.series.ended {
+        changed.push("series_ended");
+    }
     if !changed.is_empty() {
         let (before, after) = (TaskSnapshot::from(old).fields(), TaskSnapshot::from(new).fields());
         let pick = |all: &Map<String, Value>| -> Map<String, Value> {
@@ -363,7 +423,7 @@ fn changed_events(old: &Task, new: &Task) -> Vec<Event> {
                 events.push(Event::new(
                     new,
                     EventData::SeriesAdvance(SeriesAdvance {
-                        series_id: new.id,
+                        series_id: new.series.id,
                         occurrence: new.into(),
                     }),
                 ));

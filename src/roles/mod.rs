@@ -1,6 +1,7 @@
 //! The roles one binary can play: the outbox relay and the event consumers.
 
 pub mod audit;
+pub mod recurrence;
 pub mod relay;
 
 use std::str::FromStr;
@@ -10,6 +11,8 @@ use std::str::FromStr;
 pub enum Role {
     /// Appends every task event to the audit history.
     Audit,
+    /// Creates the next occurrence when an occurrence of a repeating task is completed.
+    Recurrence,
 }
 
 impl FromStr for Role {

@@ -64,7 +64,7 @@ impl Relay {
     ///
     /// # Errors
     /// Never in normal operation: failures are logged and retried.
-    pub async fn run(self, database_url: &str, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn run(mut self, database_url: &str, shutdown: CancellationToken) -> anyhow::Result<()> {
         let wake = self.store.outbox_signal();
         if self.store.backend() == Backend::Postgres {
             tokio::spawn(listen(database_url.to_owned(), wake.clone(), shutdown.clone()));
@@ -80,6 +80,12 @@ impl Relay {
                 Ok(Step::NotLeader) => wait(&Notify::new(), Duration::from_secs(2), &shutdown).await,
                 Err(error) => {
                     tracing::warn!(error = format!("{error:#}"), retry_in = ?backoff, "relay could not publish; events wait in the outbox");
+                    // An idempotent producer whose records timed out may be fenced or out of
+                    // sequence with the broker; a fresh one (new producer id) starts clean.
+                    match Publisher::new(&self.kafka) {
+                        Ok(fresh) => self.publisher = fresh,
+                        Err(error) => tracing::warn!(error = format!("{error:#}"), "cannot recreate the producer"),
+                    }
                     wait(&Notify::new(), backoff, &shutdown).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }

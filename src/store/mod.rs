@@ -12,6 +12,7 @@ mod inbox;
 mod list;
 mod outbox;
 mod rows;
+mod series;
 mod tasks;
 
 use std::sync::Arc;

@@ -7,12 +7,14 @@ use sqlx::Any;
 use uuid::Uuid;
 
 use crate::domain::{
-    Description, NewTask, Priority, Recurrence, Reminders, Status, Tags, Task, TaskTitle, TimeZone, UserId,
+    Description, NewTask, Priority, Recurrence, RecurrenceMode, Reminders, Series, Status, Tags, Task, TaskTitle,
+    TimeZone, UserId,
 };
 
 pub(crate) const TASK_COLUMNS: &str = "t.id, t.user_id, t.title, t.description, t.priority, \
     t.tags, t.due_at, t.time_zone, t.recurrence, t.reminders, t.status, t.completed_at, \
-    t.created_at, t.updated_at, t.version";
+    t.created_at, t.updated_at, t.version, t.recurrence_mode, t.exdates, t.series_id, t.series_start, \
+    t.occurrence_index, t.series_ended";
 
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct TaskRow {
@@ -31,6 +33,12 @@ pub(crate) struct TaskRow {
     created_at: String,
     updated_at: String,
     version: i64,
+    recurrence_mode: String,
+    exdates: String,
+    series_id: Option<String>,
+    series_start: Option<String>,
+    occurrence_index: i64,
+    series_ended: i64,
 }
 
 impl TryFrom<TaskRow> for Task {
@@ -42,6 +50,7 @@ impl TryFrom<TaskRow> for Task {
             |text: &str| crate::time::parse(text).ok_or_else(|| anyhow!("stored instant {text:?} is not RFC 3339"));
         let tags: Vec<String> = serde_json::from_str(&row.tags).context("stored tags")?;
         let reminders: Vec<String> = serde_json::from_str(&row.reminders).context("stored reminders")?;
+        let exdates: Vec<String> = serde_json::from_str(&row.exdates).context("stored exdates")?;
         let content = NewTask {
             title: TaskTitle::parse(&row.title).map_err(|e| anyhow!(e.message))?,
             description: Description::parse(&row.description).map_err(|e| anyhow!(e.message))?,
@@ -50,12 +59,28 @@ impl TryFrom<TaskRow> for Task {
             due_at: row.due_at.as_deref().map(instant).transpose()?,
             time_zone: TimeZone::parse(&row.time_zone).map_err(|e| anyhow!(e.message))?,
             recurrence: row.recurrence.map(Recurrence::from_stored),
+            recurrence_mode: RecurrenceMode::parse(&row.recurrence_mode).context("stored recurrence mode")?,
+            exdates: exdates.iter().map(|t| instant(t)).collect::<anyhow::Result<_>>()?,
             reminders: Reminders::parse(&reminders).map_err(|_| anyhow!("stored reminders are invalid"))?,
         };
+        let id = Uuid::parse_str(&row.id).context("stored task id")?;
+        let series = Series {
+            id: row
+                .series_id
+                .as_deref()
+                .map(Uuid::parse_str)
+                .transpose()
+                .context("stored series id")?
+                .unwrap_or(id),
+            start: row.series_start.as_deref().map(instant).transpose()?,
+            index: row.occurrence_index,
+            ended: row.series_ended != 0,
+        };
         Ok(Task {
-            id: Uuid::parse_str(&row.id).context("stored task id")?,
+            id,
             user_id: UserId::parse(&row.user_id).map_err(|e| anyhow!(e.message))?,
             content,
+            series,
             status: Status::parse(&row.status).context("stored status")?,
             completed_at: row.completed_at.as_deref().map(instant).transpose()?,
             created_at: instant(&row.created_at)?,

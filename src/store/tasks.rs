@@ -10,7 +10,7 @@ use super::idempotency::{self, Claim};
 use super::outbox;
 use super::rows::{Bind, TaskRow, TASK_COLUMNS};
 use super::{IdempotencyRequest, Store, StoredResponse};
-use crate::domain::{FieldError, NewTask, Status, Task, UserId};
+use crate::domain::{FieldError, NewTask, Task, UserId};
 use crate::events::Event;
 
 /// Why a write did not happen.
@@ -65,16 +65,7 @@ impl Store {
             }
         }
         let now = crate::time::now();
-        let task = Task {
-            id: Uuid::now_v7(),
-            user_id: user.clone(),
-            content,
-            status: Status::Open,
-            completed_at: None,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let task = Task::new(user.clone(), content, now);
         insert_task(&mut tx, &task).await?;
         replace_tags(&mut tx, &task, false).await?;
         outbox::append(&mut tx, self.backend, &Event::for_change(None, Some(&task))).await?;
@@ -138,9 +129,18 @@ impl Store {
     ///
     /// # Errors
     /// Not found, a stale `if_match`, or a database failure.
-    pub async fn delete_task(&self, user: &UserId, id: Uuid, if_match: Option<i64>) -> Result<Task, WriteError> {
+    pub async fn delete_task(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        if_match: Option<i64>,
+        stop_series: bool,
+    ) -> Result<Task, WriteError> {
         let mut tx = self.writer.begin().await?;
         let current = self.lock_task(&mut tx, user, id, if_match).await?;
+        if stop_series {
+            super::series::stop(&mut tx, user, current.series.id).await?;
+        }
         sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2")
             .bind(id.to_string())
             .bind(user.as_str())
@@ -153,7 +153,7 @@ impl Store {
         Ok(current)
     }
 
-    async fn lock_task(
+    pub(super) async fn lock_task(
         &self,
         tx: &mut Transaction<'static, Any>,
         user: &UserId,
@@ -199,15 +199,36 @@ fn task_binds(task: &Task) -> anyhow::Result<Vec<Bind>> {
         Bind::Text(crate::time::format(task.created_at)),
         Bind::Text(crate::time::format(task.updated_at)),
         Bind::Int(task.version),
+        Bind::Text(c.recurrence_mode.as_str().to_owned()),
+        Bind::Text(serde_json::to_string(
+            &c.exdates.iter().copied().map(crate::time::format).collect::<Vec<_>>(),
+        )?),
+        Bind::Text(task.series.id.to_string()),
+        opt(task.series.start.map(crate::time::format)),
+        Bind::Int(task.series.index),
+        Bind::Int(i64::from(task.series.ended)),
     ])
+}
+
+const INSERT_TASK: &str = "INSERT INTO tasks (id, user_id, title, description, priority, tags, due_at, \
+    time_zone, recurrence, reminders, status, completed_at, created_at, updated_at, version, recurrence_mode, \
+    exdates, series_id, series_start, occurrence_index, series_ended) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
+
+/// Inserts `task` unless a task with its id exists; true when inserted.
+pub(super) async fn insert_task_once(tx: &mut Transaction<'static, Any>, task: &Task) -> anyhow::Result<bool> {
+    let binds = task_binds(task)?;
+    let sql = format!("{INSERT_TASK} ON CONFLICT (id) DO NOTHING");
+    let done = super::rows::bind_all(sqlx::query(&sql), &binds)
+        .execute(&mut **tx)
+        .await
+        .context("insert task")?;
+    Ok(done.rows_affected() == 1)
 }
 
 async fn insert_task(tx: &mut Transaction<'static, Any>, task: &Task) -> anyhow::Result<()> {
     let binds = task_binds(task)?;
-    let sql = "INSERT INTO tasks (id, user_id, title, description, priority, tags, due_at, \
-        time_zone, recurrence, reminders, status, completed_at, created_at, updated_at, version) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
-    super::rows::bind_all(sqlx::query(sql), &binds)
+    super::rows::bind_all(sqlx::query(INSERT_TASK), &binds)
         .execute(&mut **tx)
         .await
         .context("insert task")?;
@@ -215,13 +236,18 @@ async fn insert_task(tx: &mut Transaction<'static, Any>, task: &Task) -> anyhow:
 }
 
 /// Writes `task` over the stored row, which must still be at `expected_version`.
-async fn update_task(tx: &mut Transaction<'static, Any>, task: &Task, expected_version: i64) -> Result<(), WriteError> {
+pub(super) async fn update_task(
+    tx: &mut Transaction<'static, Any>,
+    task: &Task,
+    expected_version: i64,
+) -> Result<(), WriteError> {
     let mut binds = task_binds(task)?;
     binds.push(Bind::Int(expected_version));
     let sql = "UPDATE tasks SET title = $3, description = $4, priority = $5, tags = $6, \
         due_at = $7, time_zone = $8, recurrence = $9, reminders = $10, status = $11, \
-        completed_at = $12, created_at = $13, updated_at = $14, version = $15 \
-        WHERE id = $1 AND user_id = $2 AND version = $16";
+        completed_at = $12, created_at = $13, updated_at = $14, version = $15, recurrence_mode = $16, \
+        exdates = $17, series_id = $18, series_start = $19, occurrence_index = $20, series_ended = $21 \
+        WHERE id = $1 AND user_id = $2 AND version = $22";
     let done = super::rows::bind_all(sqlx::query(sql), &binds)
         .execute(&mut **tx)
         .await
@@ -235,7 +261,11 @@ async fn update_task(tx: &mut Transaction<'static, Any>, task: &Task, expected_v
     }
 }
 
-async fn replace_tags(tx: &mut Transaction<'static, Any>, task: &Task, clear_first: bool) -> anyhow::Result<()> {
+pub(super) async fn replace_tags(
+    tx: &mut Transaction<'static, Any>,
+    task: &Task,
+    clear_first: bool,
+) -> anyhow::Result<()> {
     let id = task.id.to_string();
     if clear_first {
         sqlx::query("DELETE FROM task_tags WHERE task_id = $1")

@@ -126,9 +126,19 @@ async fn every_endpoint_publishes_its_events_in_version_order_and_valid() {
         .filter_map(|r| r["fire_at"].as_str())
         .collect();
     assert_eq!(fire_at, ["2030-01-01T08:30:00.000000Z", "2029-12-31T20:00:00.000000Z"]);
-    for record in &records {
+    for record in records.iter().filter(|r| r.key.as_deref() == Some(id.as_str())) {
         assert_eq!(record.header("ce_subject"), Some(id.as_str()));
     }
+    // Completing the daily task created exactly one next occurrence of its series.
+    let next: Vec<Value> = records
+        .iter()
+        .filter(|r| r.topic == topics[0] && r.key.as_deref() != Some(id.as_str()))
+        .map(Record::json)
+        .collect();
+    assert_eq!(next.len(), 1, "{next:?}");
+    assert_eq!(next[0]["event_type"], "task.created");
+    assert_eq!(next[0]["data"]["task"]["series_id"], id.as_str());
+    assert_eq!(next[0]["data"]["task"]["due_at"], "2030-01-02T09:00:00.000000Z");
 }
 
 /// A copy of the first record of `topic` whose key is `key`.

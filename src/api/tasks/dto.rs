@@ -4,7 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::{Priority, Task, TaskInput};
+use crate::domain::{Priority, RecurrenceMode, Task, TaskInput};
 
 /// A new task. Only `title` is required.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -28,6 +28,11 @@ pub struct CreateTaskRequest {
     /// RFC 5545 RRULE (FREQ DAILY, WEEKLY, MONTHLY or YEARLY); needs `due_at`.
     #[schema(example = "FREQ=WEEKLY;BYDAY=MO")]
     pub recurrence: Option<String>,
+    /// `due` (default): the next occurrence follows the rule's calendar; `completion`: it is
+    /// counted from the day the previous one was completed.
+    pub recurrence_mode: Option<RecurrenceMode>,
+    /// Occurrences to skip: RFC 3339 instants of the rule (at most 100).
+    pub exdates: Option<Vec<String>>,
     /// At most 5: RFC 3339 instants, or offsets before `due_at` such as "-PT15M".
     pub reminders: Option<Vec<String>>,
 }
@@ -42,6 +47,8 @@ impl CreateTaskRequest {
             due_at: self.due_at,
             time_zone: self.time_zone.unwrap_or_else(|| "UTC".to_owned()),
             recurrence: self.recurrence,
+            recurrence_mode: self.recurrence_mode.unwrap_or_default(),
+            exdates: self.exdates.unwrap_or_default(),
             reminders: self.reminders.unwrap_or_default(),
         }
     }
@@ -69,6 +76,10 @@ pub struct UpdateTaskRequest {
     #[schema(value_type = Option<String>, nullable)]
     pub recurrence: Option<Option<String>>,
     #[serde(default, deserialize_with = "not_null")]
+    pub recurrence_mode: Option<RecurrenceMode>,
+    #[serde(default, deserialize_with = "not_null")]
+    pub exdates: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "not_null")]
     pub reminders: Option<Vec<String>>,
 }
 
@@ -95,6 +106,12 @@ impl UpdateTaskRequest {
         }
         if let Some(recurrence) = self.recurrence {
             input.recurrence = recurrence;
+        }
+        if let Some(mode) = self.recurrence_mode {
+            input.recurrence_mode = mode;
+        }
+        if let Some(exdates) = self.exdates {
+            input.exdates = exdates;
         }
         if let Some(reminders) = self.reminders {
             input.reminders = reminders;
@@ -132,7 +149,15 @@ pub struct TaskView {
     pub due_at: Option<String>,
     pub time_zone: String,
     pub recurrence: Option<String>,
+    pub recurrence_mode: RecurrenceMode,
+    pub exdates: Vec<String>,
     pub reminders: Vec<String>,
+    /// Shared by every occurrence of a repeating task (the first occurrence's id).
+    pub series_id: Uuid,
+    /// 1 for the first occurrence of the series (since its rule was last set).
+    pub occurrence: i64,
+    /// True on the last occurrence of a series that COUNT or UNTIL ended.
+    pub series_ended: bool,
     /// open or completed
     #[schema(example = "open")]
     pub status: String,
@@ -155,7 +180,12 @@ impl From<&Task> for TaskView {
             due_at: c.due_at.map(crate::time::format),
             time_zone: c.time_zone.name().to_owned(),
             recurrence: c.recurrence.as_ref().map(|r| r.as_str().to_owned()),
+            recurrence_mode: c.recurrence_mode,
+            exdates: c.exdates.iter().copied().map(crate::time::format).collect(),
             reminders: c.reminders.to_strings(),
+            series_id: task.series.id,
+            occurrence: task.series.index,
+            series_ended: task.series.ended,
             status: task.status.as_str().to_owned(),
             completed_at: task.completed_at.map(crate::time::format),
             created_at: crate::time::format(task.created_at),
@@ -200,4 +230,15 @@ impl From<crate::store::AuditEntry> for HistoryEntry {
             data,
         }
     }
+}
+
+/// Upcoming due times of a repeating task.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OccurrencePreview {
+    /// RFC 3339 UTC instants after this occurrence's due time, in order.
+    pub due_times: Vec<String>,
+    /// The same instants as wall-clock times in the task's time zone.
+    pub local_times: Vec<String>,
+    /// True when the series ends within the preview (COUNT or UNTIL).
+    pub series_ends: bool,
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use uuid::Uuid;
 
-use super::dto::{CreateTaskRequest, HistoryEntry, TaskPage, TaskView, UpdateTaskRequest};
+use super::dto::{CreateTaskRequest, HistoryEntry, OccurrencePreview, TaskPage, TaskView, UpdateTaskRequest};
 use super::query::{self, ListParams};
 use crate::api::headers::{self, etag};
 use crate::api::{ApiError, ApiJson, AppState, Problem};
@@ -166,18 +166,16 @@ pub async fn update_task(
         .store
         .change_task(&user, id, if_match, |current, _now| {
             let content = NewTask::parse(&body.apply(current.content.to_input()))?;
-            Ok((content != current.content).then(|| Task {
-                content,
-                ..current.clone()
-            }))
+            Ok((content != current.content).then(|| current.edited(content)))
         })
         .await?;
     Ok(task_response(StatusCode::OK, &task))
 }
 
-/// Delete a task.
+/// Delete a task; with `?series=true` also stop its repeating series.
 #[utoipa::path(delete, path = "/api/v1/tasks/{id}", tag = "tasks",
     params(("id" = Uuid, Path, description = "Task id"),
+           ("series" = Option<bool>, Query, description = "true: no further occurrence of this task's series is created"),
            ("If-Match" = Option<String>, Header, description = "The version the deletion is based on")),
     responses(
         (status = 204, description = "Deleted"),
@@ -191,8 +189,13 @@ pub async fn delete_task(
     CurrentUser(user): CurrentUser,
     TaskId(id): TaskId,
     headers: HeaderMap,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<StatusCode> {
-    state.store.delete_task(&user, id, headers::if_match(&headers)?).await?;
+    let stop_series = query::parse_delete(raw.as_deref()).map_err(ApiError::invalid)?;
+    state
+        .store
+        .delete_task(&user, id, headers::if_match(&headers)?, stop_series)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -276,4 +279,64 @@ pub async fn task_history(
         return Err(ApiError::task_not_found());
     }
     Ok(Json(entries.into_iter().map(HistoryEntry::from).collect()))
+}
+
+/// Skip this occurrence of a repeating task: it moves to the series' next due time
+/// without being completed (its fixed-instant reminders move with it).
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/skip", tag = "tasks",
+    params(("id" = Uuid, Path, description = "Task id"),
+           ("If-Match" = Option<String>, Header, description = "The version the change is based on")),
+    responses(
+        (status = 200, description = "The task, now at the next occurrence", body = TaskView),
+        (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The task has changed since that version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not repeating, completed, or the last occurrence", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user = %user.as_str(), task = %id))]
+pub async fn skip_task(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    TaskId(id): TaskId,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let task = state
+        .store
+        .change_task(&user, id, headers::if_match(&headers)?, |current, now| {
+            current.skipped(now).map(Some).map_err(|e| vec![e])
+        })
+        .await?;
+    Ok(task_response(StatusCode::OK, &task))
+}
+
+/// Preview the next due times of a repeating task (`limit` 1–100, default 10), assuming
+/// each occurrence is done on time.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/occurrences", tag = "tasks",
+    params(("id" = Uuid, Path, description = "Task id"), ("limit" = Option<u32>, Query, description = "1–100, default 10")),
+    responses(
+        (status = 200, description = "Upcoming due times", body = OccurrencePreview),
+        (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad limit", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user = %user.as_str(), task = %id))]
+pub async fn task_occurrences(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    TaskId(id): TaskId,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<OccurrencePreview>> {
+    let limit = query::parse_occurrences(raw.as_deref()).map_err(ApiError::invalid)?;
+    let task = state
+        .store
+        .get_task(&user, id)
+        .await?
+        .ok_or_else(ApiError::task_not_found)?;
+    let (due_times, series_ends) = task.upcoming(limit);
+    let tz = task.content.time_zone.tz();
+    Ok(Json(OccurrencePreview {
+        local_times: due_times.iter().map(|t| t.with_timezone(&tz).to_rfc3339()).collect(),
+        due_times: due_times.into_iter().map(crate::time::format).collect(),
+        series_ends,
+    }))
 }

@@ -111,6 +111,44 @@ pub fn parse(raw: Option<&str>) -> Result<ListQuery, Vec<FieldError>> {
     Ok(query)
 }
 
+/// The query string of DELETE /tasks/{id}: whether to stop the series.
+///
+/// # Errors
+/// An unknown parameter or a value other than true/false.
+pub fn parse_delete(raw: Option<&str>) -> Result<bool, Vec<FieldError>> {
+    let mut stop = false;
+    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        match (name.as_ref(), value.as_ref()) {
+            ("series", "true") => stop = true,
+            ("series", "false") => stop = false,
+            ("series", _) => return Err(vec![FieldError::new("series", "must be true or false")]),
+            (other, _) => return Err(vec![FieldError::new(other, "is not a known parameter (series)")]),
+        }
+    }
+    Ok(stop)
+}
+
+/// The query string of GET /tasks/{id}/occurrences: how many to preview.
+///
+/// # Errors
+/// An unknown parameter or a limit outside 1–100.
+pub fn parse_occurrences(raw: Option<&str>) -> Result<usize, Vec<FieldError>> {
+    let mut limit = 10;
+    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        match name.as_ref() {
+            "limit" => {
+                limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=100).contains(n))
+                    .ok_or_else(|| vec![FieldError::new("limit", "must be a whole number from 1 to 100")])?;
+            }
+            other => return Err(vec![FieldError::new(other, "is not a known parameter (limit)")]),
+        }
+    }
+    Ok(limit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

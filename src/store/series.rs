@@ -1,0 +1,76 @@
+//! Repeating series: creating the next occurrence exactly once, ending and stopping series.
+
+use anyhow::Context;
+use sqlx::{Any, Transaction};
+use uuid::Uuid;
+
+use super::tasks::{insert_task_once, replace_tags, update_task};
+use super::{outbox, Store, Tx, WriteError};
+use crate::domain::{Task, UserId};
+use crate::events::Event;
+
+impl Store {
+    /// Creates `next` (an occurrence whose id derives from its predecessor) inside the
+    /// consumer's transaction, with its events; false when it already exists or the series
+    /// was stopped, and then nothing is written.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn create_occurrence(&self, tx: &mut Tx, next: &Task) -> anyhow::Result<bool> {
+        if is_stopped(tx, next.series.id).await? {
+            return Ok(false);
+        }
+        if !insert_task_once(tx, next).await? {
+            return Ok(false);
+        }
+        replace_tags(tx, next, false).await?;
+        outbox::append(tx, self.backend, &Event::for_change(None, Some(next))).await?;
+        Ok(true)
+    }
+
+    /// Marks the caller's occurrence as the last of its series, if it still exists.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn end_series(&self, tx: &mut Tx, user: &UserId, id: Uuid) -> anyhow::Result<()> {
+        let current = match self.lock_task(tx, user, id, None).await {
+            Ok(task) => task,
+            Err(WriteError::NotFound) => return Ok(()),
+            Err(error) => return Err(anyhow::anyhow!("{error}")),
+        };
+        if current.series.ended {
+            return Ok(());
+        }
+        let mut next = current.clone();
+        next.series.ended = true;
+        next.version += 1;
+        next.updated_at = crate::time::now().max(current.updated_at);
+        update_task(tx, &next, current.version)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        outbox::append(tx, self.backend, &Event::for_change(Some(&current), Some(&next))).await
+    }
+}
+
+async fn is_stopped(tx: &mut Transaction<'static, Any>, series: Uuid) -> anyhow::Result<bool> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT series_id FROM stopped_series WHERE series_id = $1")
+        .bind(series.to_string())
+        .fetch_optional(&mut **tx)
+        .await
+        .context("read stopped series")?;
+    Ok(row.is_some())
+}
+
+pub(super) async fn stop(tx: &mut Transaction<'static, Any>, user: &UserId, series: Uuid) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO stopped_series (series_id, user_id, stopped_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (series_id) DO NOTHING",
+    )
+    .bind(series.to_string())
+    .bind(user.as_str())
+    .bind(crate::time::format(crate::time::now()))
+    .execute(&mut **tx)
+    .await
+    .context("stop series")?;
+    Ok(())
+}
