@@ -1624,6 +1624,20 @@ fn rfc_instant(tz: Tz, nominal: NaiveDateTime) -> (DateTime<Utc>, bool) {
     }
 }
 
+/// The 2026 DST changes of the property test's zones: local day and the hour in which local
+/// times are skipped or repeated (from `zdump -v`; only used to aim DTSTARTs, not as results).
+fn dst_changes(zone_name: &str) -> &'static [(&'static str, u32)] {
+    match zone_name {
+        "Europe/Berlin" => &[("2026-03-29", 2), ("2026-10-25", 2)],
+        "America/New_York" => &[("2026-03-08", 2), ("2026-11-01", 1)],
+        "Australia/Sydney" => &[("2026-04-05", 2), ("2026-10-04", 2)],
+        "Australia/Lord_Howe" => &[("2026-04-05", 1), ("2026-10-04", 2)],
+        "America/Santiago" => &[("2026-04-04", 23), ("2026-09-06", 0)],
+        "Pacific/Auckland" => &[("2026-04-05", 2), ("2026-09-27", 2)],
+        _ => &[],
+    }
+}
+
 #[test]
 fn random_daily_and_weekly_rules_keep_order_and_wall_clock_time() {
     const ZONES: [&str; 8] = [
@@ -1646,10 +1660,17 @@ fn random_daily_and_weekly_rules_keep_order_and_wall_clock_time() {
     for i in 0..50 {
         let zone_name = ZONES[rng.below(ZONES.len() as u64) as usize];
         let tzv = tz(zone_name);
-        // A local DTSTART that exists; early-morning hours (where the gaps are) half the time.
+        // A local DTSTART that exists. Half the time it is placed up to two weeks before one of
+        // the zone's 2026 DST changes, at the hour of the change, so that gaps and overlaps occur.
+        let changes = dst_changes(zone_name);
         let (start_local, start) = loop {
-            let day = year_start + Duration::days(rng.below(365) as i64);
-            let hour = (if rng.below(2) == 0 { rng.below(4) } else { rng.below(24) }) as u32;
+            let (day, hour) = if !changes.is_empty() && rng.below(2) == 0 {
+                let (day, hour) = changes[rng.below(changes.len() as u64) as usize];
+                let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+                (day - Duration::days(rng.below(14) as i64), hour)
+            } else {
+                (year_start + Duration::days(rng.below(365) as i64), rng.below(24) as u32)
+            };
             let minute = [0, 15, 30, 45][rng.below(4) as usize];
             let local = day.and_time(NaiveTime::from_hms_opt(hour, minute, 0).unwrap());
             if let LocalResult::Single(at) = local.and_local_timezone(tzv) {

@@ -78,6 +78,7 @@ async fn every_endpoint_publishes_its_events_in_version_order_and_valid() {
         ]
     );
 
+    wait_for_tasks(&app, 1).await; // the next occurrence of the completed daily task
     let topics: Vec<String> = ["task-events", "task-reminders", "task-recurrence"]
         .iter()
         .map(|t| app.topic(t))
@@ -291,4 +292,17 @@ async fn a_replayed_record_is_applied_once() {
     assert_eq!(types, ["task.created", "task.completed"]);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(app.history(USER, &id).await.len(), 2);
+}
+
+/// Waits until the user has `count` tasks; returns them.
+pub async fn wait_for_tasks(app: &TestApp, count: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let page: Value = app.list(USER, "limit=200").await.json().await.expect("list");
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        if items.len() >= count || std::time::Instant::now() > deadline {
+            return items;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
