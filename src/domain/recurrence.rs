@@ -73,8 +73,8 @@ impl Recurrence {
                 "FREQ={freq} is not supported; use DAILY, WEEKLY, MONTHLY or YEARLY"
             )));
         }
-        if text.split(';').any(|part| part.trim() == "INTERVAL=0") {
-            return Err(invalid("INTERVAL must be at least 1".into()));
+        if let Some(why) = rfc_violation(&text) {
+            return Err(invalid(why.into()));
         }
         let recurrence = Self(text);
         let set = recurrence
@@ -120,6 +120,26 @@ impl Recurrence {
                 .collect::<Vec<_>>()
                 .join(";"),
         )
+    }
+
+    /// The rule with its time of day stated (BYHOUR, BYMINUTE, BYSECOND) unless it states
+    /// one already, so it no longer depends on DTSTART's wall-clock time.
+    fn at_time_of_day(&self, time: chrono::NaiveTime) -> Self {
+        use chrono::Timelike;
+        let stated = self
+            .0
+            .split(';')
+            .any(|p| p.starts_with("BYHOUR=") || p.starts_with("BYMINUTE=") || p.starts_with("BYSECOND="));
+        if stated {
+            return self.clone();
+        }
+        Self(format!(
+            "{};BYHOUR={};BYMINUTE={};BYSECOND={}",
+            self.0,
+            time.hour(),
+            time.minute(),
+            time.second()
+        ))
     }
 
     fn set(&self, zone: TimeZone, dtstart: DateTime<Utc>) -> Result<RRuleSet, rrule::RRuleError> {
@@ -168,6 +188,27 @@ impl Recurrence {
     }
 }
 
+/// Rules RFC 5545 forbids that the rule crate would accept.
+fn rfc_violation(text: &str) -> Option<&'static str> {
+    let part = |name: &str| {
+        text.split(';')
+            .find_map(|p| p.trim().strip_prefix(name).map(str::to_owned))
+    };
+    if part("INTERVAL=").is_some_and(|n| n.parse::<u32>().map_or(true, |n| n == 0)) {
+        return Some("INTERVAL must be a whole number of at least 1");
+    }
+    if part("BYMONTHDAY=").is_some_and(|days| {
+        days.split(',')
+            .any(|d| d.trim_start_matches(['+', '-']).parse::<u32>() == Ok(0))
+    }) {
+        return Some("BYMONTHDAY values must be 1 to 31 or -31 to -1");
+    }
+    if part("COUNT=").is_some() && part("UNTIL=").is_some() {
+        return Some("COUNT and UNTIL must not both be given (RFC 5545 §3.3.10)");
+    }
+    None
+}
+
 /// The first date of `set` strictly after `after`.
 fn next_in(set: RRuleSet, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let tz = *set.get_dt_start();
@@ -206,14 +247,16 @@ impl SeriesPosition<'_> {
                 if self.rule.count().is_some_and(|count| self.index >= count) {
                     return None;
                 }
-                // Anchor the rule on the completion day at the occurrence's wall-clock time.
+                // Anchor the rule on the completion day at the series' wall-clock time (taken
+                // from DTSTART: a due time moved by a DST gap must not carry the shift on).
                 let tz = self.zone.tz();
-                let time = self.due.with_timezone(&tz).time();
+                let time = self.start.with_timezone(&tz).time();
                 let day = done_at.with_timezone(&tz).date_naive();
                 let anchor = crate::domain::local_instant(tz, day, time)?;
-                self.rule
-                    .without_count()
-                    .next_after(self.zone, anchor, anchor, self.exdates)
+                // The anchor itself may have been moved by a DST gap; pinning the time of
+                // day keeps later occurrences at the series' wall-clock time.
+                let rule = self.rule.without_count().at_time_of_day(time);
+                rule.next_after(self.zone, anchor, anchor, self.exdates)
             }
         }
     }

@@ -33,19 +33,25 @@ impl TimeZone {
 }
 
 /// The instant of a local date and wall-clock time in `tz`. A time repeated by a fall-back
-/// change is read as its first occurrence; a time skipped by a spring-forward change is
-/// moved forward by the length of the gap (RFC 5545 §3.3.5), as the rule crate does.
+/// change is read as its first occurrence; a time skipped by a spring-forward change is read
+/// with the UTC offset in force before the gap, which moves it forward by the gap's length
+/// (02:30 → 03:30), as RFC 5545 §3.3.5 prescribes.
 pub fn local_instant(
     tz: chrono_tz::Tz,
     day: chrono::NaiveDate,
     time: chrono::NaiveTime,
 ) -> Option<chrono::DateTime<chrono::Utc>> {
-    use chrono::LocalResult;
-    match day.and_time(time).and_local_timezone(tz) {
+    use chrono::{LocalResult, Offset, TimeZone as _};
+    let local = day.and_time(time);
+    match local.and_local_timezone(tz) {
         LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => Some(at.to_utc()),
         LocalResult::None => {
-            let midnight = day.and_hms_opt(0, 0, 0)?.and_local_timezone(tz).earliest()?;
-            Some((midnight + (time - chrono::NaiveTime::MIN)).to_utc())
+            // No gap is longer than a day: a day earlier the clock is on the old offset.
+            let before = tz
+                .offset_from_local_datetime(&(local - chrono::TimeDelta::days(1)))
+                .earliest()?;
+            let offset = before.fix();
+            Some(chrono::DateTime::from_naive_utc_and_offset(local - offset, chrono::Utc))
         }
     }
 }

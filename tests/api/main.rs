@@ -9,6 +9,7 @@ mod kafka_client;
 mod errors;
 mod events;
 mod health;
+mod recurrence;
 mod resilience;
 mod security;
 mod tasks;
