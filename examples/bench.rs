@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 use taskstream::bus::consumer::{self, Retry};
 use taskstream::bus::{topics, Kafka, Publisher};
-use taskstream::domain::{NewTask, Priority, TaskInput, UserId};
+use taskstream::domain::{NewTask, TaskInput, UserId};
 use taskstream::roles::audit::Audit;
 use taskstream::roles::relay::{Relay, RelaySettings};
 use taskstream::store::Store;
@@ -319,16 +319,7 @@ async fn pipeline(database_url: &str, brokers: &str, events: u32, fetch_wait_max
     let user = UserId::parse("bench").map_err(|e| anyhow::anyhow!(e.message))?;
     let filling = Instant::now();
     for i in 0..events {
-        let input = TaskInput {
-            title: format!("task {i}"),
-            description: String::new(),
-            priority: Priority::Medium,
-            tags: vec![],
-            due_at: None,
-            time_zone: "UTC".into(),
-            recurrence: None,
-            reminders: vec![],
-        };
+        let input = TaskInput::titled(format!("task {i}"));
         let task = NewTask::parse(&input).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         store.create_task(&user, task, None, |_| unreachable!()).await?;
     }

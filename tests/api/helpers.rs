@@ -19,7 +19,6 @@ pub struct TestApp {
     /// Settings of this app's Kafka side: the shared test broker, topics under a prefix
     /// of this test's own.
     pub kafka: KafkaSettings,
-    pub store: taskstream::store::Store,
     pub database_url: String,
     pub client: reqwest::Client,
     pub auth: Auth,
@@ -101,14 +100,12 @@ pub async fn spawn_with(parts: impl FnOnce(HttpSettings) -> Parts, kafka: KafkaS
         .await
         .expect("build app");
     let address = format!("http://{}", app.local_addr().expect("listening"));
-    let store = app.store().clone();
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run(shutdown.clone()));
     TestApp {
         address,
         database_url: common.database_url().expect("database url"),
         kafka,
-        store,
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()

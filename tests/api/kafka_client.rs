@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Deserialize)]
 pub struct Record {
     pub topic: String,
-    pub partition: i32,
     pub offset: i64,
     pub key: Option<String>,
     pub headers: HashMap<String, Option<String>>,
