@@ -76,6 +76,9 @@ pub struct CommonSettings {
     )]
     pub log_format: LogFormat,
 
+    #[command(flatten)]
+    pub roles: RoleSettings,
+
     /// Log filter in tracing's EnvFilter syntax.
     #[arg(long, env = "TASKSTREAM_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -355,5 +358,42 @@ impl KafkaSettings {
             }
             (None, None) => Ok(None),
         }
+    }
+}
+
+/// Settings of the consumer roles.
+#[derive(Debug, Clone, Args)]
+pub struct RoleSettings {
+    /// Reminders overdue by more than this many seconds when a scheduler finds them (after
+    /// downtime) are recorded as missed instead of sent.
+    #[arg(
+        long,
+        env = "TASKSTREAM_REMINDER_GRACE_SECS",
+        default_value_t = 86_400,
+        global = true
+    )]
+    pub reminder_grace_secs: u64,
+
+    /// Timeout of one webhook call, in milliseconds.
+    #[arg(long, env = "TASKSTREAM_WEBHOOK_TIMEOUT_MS", default_value_t = 5_000, global = true)]
+    pub webhook_timeout_ms: u64,
+}
+
+impl Default for RoleSettings {
+    fn default() -> Self {
+        Self {
+            reminder_grace_secs: 86_400,
+            webhook_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl RoleSettings {
+    pub fn reminder_grace(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::seconds(i64::try_from(self.reminder_grace_secs).unwrap_or(i64::MAX / 1_000))
+    }
+
+    pub fn webhook_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.webhook_timeout_ms.max(1))
     }
 }

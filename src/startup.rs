@@ -14,8 +14,10 @@ use crate::api::{self, AppState, BrokerProbe};
 use crate::auth::Auth;
 use crate::bus::consumer::{self, Retry};
 use crate::bus::{topics, Kafka, Publisher};
-use crate::config::{CommonSettings, HttpSettings, KafkaSettings};
+use crate::config::{CommonSettings, HttpSettings, KafkaSettings, RoleSettings};
+use crate::roles::notifier::Notifier;
 use crate::roles::relay::{Relay, RelaySettings};
+use crate::roles::scheduler::{Scheduler, SchedulerSettings};
 use crate::roles::{audit::Audit, recurrence::Repeat, Role};
 use crate::store::Store;
 
@@ -43,7 +45,7 @@ impl Parts {
         Self {
             http: Some(http),
             relay: true,
-            roles: vec![Role::Audit, Role::Recurrence],
+            roles: vec![Role::Audit, Role::Recurrence, Role::Scheduler, Role::Notifier],
         }
     }
 }
@@ -56,6 +58,7 @@ pub struct Application {
     kafka: Kafka,
     database_url: String,
     parts: Parts,
+    roles: RoleSettings,
 }
 
 impl Application {
@@ -82,6 +85,7 @@ impl Application {
             kafka,
             database_url,
             parts,
+            roles: common.roles.clone(),
         })
     }
 
@@ -97,13 +101,13 @@ impl Application {
     ///
     /// # Errors
     /// When a part fails to start or stops with an error.
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let mut parts = JoinSet::new();
         let needs_broker = self.parts.relay || !self.parts.roles.is_empty();
         if needs_broker {
             tokio::spawn(ensure_topics(self.kafka.clone(), shutdown.clone()));
         }
-        if let Some(listener) = self.listener {
+        if let Some(listener) = self.listener.take() {
             let probe: BaseConsumer = self
                 .kafka
                 .base_config()?
@@ -134,24 +138,8 @@ impl Application {
                 let (url, stop) = (self.database_url.clone(), shutdown.clone());
                 parts.spawn(async move { relay.run(&url, stop).await });
             }
-            for role in self.parts.roles {
-                let (kafka, store, publisher, stop) = (
-                    self.kafka.clone(),
-                    self.store.clone(),
-                    publisher.clone(),
-                    shutdown.clone(),
-                );
-                parts.spawn(async move {
-                    match role {
-                        Role::Audit => {
-                            consumer::run(&kafka, store, publisher, Arc::new(Audit), Retry::default(), stop).await
-                        }
-                        Role::Recurrence => {
-                            let handler = Arc::new(Repeat::new(store.clone()));
-                            consumer::run(&kafka, store, publisher, handler, Retry::default(), stop).await
-                        }
-                    }
-                });
+            for role in self.parts.roles.iter().copied() {
+                self.spawn_role(role, &mut parts, &publisher, &shutdown)?;
             }
         }
         let mut result = Ok(());
@@ -171,6 +159,48 @@ impl Application {
         }
         self.store.close().await;
         result
+    }
+}
+
+impl Application {
+    /// Starts a consumer role (and, for the scheduler, its timer) in `parts`.
+    fn spawn_role(
+        &self,
+        role: Role,
+        parts: &mut JoinSet<anyhow::Result<()>>,
+        publisher: &Publisher,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
+        let (kafka, store, publisher, stop) = (
+            self.kafka.clone(),
+            self.store.clone(),
+            publisher.clone(),
+            shutdown.clone(),
+        );
+        let retry = Retry::default();
+        match role {
+            Role::Audit => {
+                parts.spawn(async move { consumer::run(&kafka, store, publisher, Arc::new(Audit), retry, stop).await });
+            }
+            Role::Recurrence => {
+                let handler = Arc::new(Repeat::new(store.clone()));
+                parts.spawn(async move { consumer::run(&kafka, store, publisher, handler, retry, stop).await });
+            }
+            Role::Scheduler => {
+                let settings = SchedulerSettings {
+                    grace: self.roles.reminder_grace(),
+                    ..SchedulerSettings::default()
+                };
+                let scheduler = Arc::new(Scheduler::new(store.clone(), settings));
+                parts.spawn(scheduler.clone().run_timer(shutdown.clone()));
+                parts.spawn(async move { consumer::run(&kafka, store, publisher, scheduler, retry, stop).await });
+            }
+            Role::Notifier => {
+                let notifier = Arc::new(Notifier::new(store.clone(), self.roles.webhook_timeout())?);
+                parts.spawn(async move { consumer::run(&kafka, store, publisher, notifier, retry, stop).await });
+            }
+        }
+        Ok(())
     }
 }
 

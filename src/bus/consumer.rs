@@ -48,6 +48,21 @@ pub trait Handler: Send + Sync + 'static {
         tx: &'a mut Tx,
         event: &'a Event,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
+
+    /// Side effects outside the database (a webhook call), done before the transaction so
+    /// that no database lock is held meanwhile. Skipped for events already in the inbox, but
+    /// a crash before the commit repeats it: it must be safe to do twice.
+    fn prepare<'a>(&'a self, _event: &'a Event) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
+        async { Ok(()) }
+    }
+
+    /// Told after the transaction of `event` committed.
+    fn committed(&self, _event: &Event) {}
+
+    /// Told after `event` was parked on the DLQ (not in the inbox: a replay retries it).
+    fn parked<'a>(&'a self, _event: &'a Event, _error: &'a str) -> impl Future<Output = ()> + Send + 'a {
+        async {}
+    }
 }
 
 /// Retry policy for transient failures.
@@ -185,32 +200,41 @@ impl<H: Handler> Worker<'_, H> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.apply(&event).await {
+            let error = match self.apply(&event).await {
                 Ok(()) => return Outcome::Done,
-                Err(HandlerError::Permanent(error)) => {
-                    return self.park(message, &format!("{error:#}"), attempt).await;
-                }
+                Err(HandlerError::Permanent(error)) => format!("{error:#}"),
                 Err(HandlerError::Transient(error)) if attempt >= self.retry.attempts => {
-                    return self
-                        .park(
-                            message,
-                            &format!("gave up after {attempt} attempts: {error:#}"),
-                            attempt,
-                        )
-                        .await;
+                    format!("gave up after {attempt} attempts: {error:#}")
                 }
                 Err(HandlerError::Transient(error)) => {
                     tracing::warn!(event_id = %event.header.event_id, attempt, error = format!("{error:#}"), "transient failure; retrying");
                     if !self.pause(self.retry.backoff(attempt - 1)).await {
                         return Outcome::Interrupted;
                     }
+                    continue;
                 }
+            };
+            let outcome = self.park(message, &error, attempt).await;
+            if outcome.is_stored() {
+                self.handler.parked(&event, &error).await;
             }
+            return outcome;
         }
     }
 
     /// One transaction: inbox claim, effect, commit. A duplicate commits nothing new.
     async fn apply(&self, event: &Event) -> Result<(), HandlerError> {
+        let event_id = event.header.event_id.to_string();
+        if self
+            .store
+            .inbox_contains(self.handler.name(), &event_id)
+            .await
+            .map_err(HandlerError::Transient)?
+        {
+            tracing::debug!(%event_id, "duplicate event ignored");
+            return Ok(());
+        }
+        self.handler.prepare(event).await?;
         let mut tx = self.store.begin().await.map_err(HandlerError::Transient)?;
         let first = self
             .store
@@ -225,6 +249,7 @@ impl<H: Handler> Worker<'_, H> {
         tx.commit().await.map_err(|e| HandlerError::Transient(e.into()))?;
         // The effect may have written outbox rows: wake this process's relay now.
         self.store.outbox_signal().notify_one();
+        self.handler.committed(event);
         Ok(())
     }
 

@@ -200,6 +200,56 @@ pub struct ReminderCancelled {
     pub reason: String,
 }
 
+/// A reminder's moment came and the scheduler fired it (once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderFired {
+    /// Names this reminder of this occurrence: `<task id>:<index>:<fire_at>`.
+    pub reminder_id: String,
+    pub index: u32,
+    pub spec: String,
+    /// When it was meant to fire.
+    pub fire_at: String,
+    /// When it fired.
+    pub fired_at: String,
+    /// True when it fired after its moment because no scheduler was running then.
+    pub late: bool,
+    pub late_ms: i64,
+    pub title: String,
+    pub due_at: Option<String>,
+}
+
+/// A reminder whose moment passed longer ago than the grace period while no scheduler
+/// ran: recorded, not sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderMissed {
+    pub reminder_id: String,
+    pub index: u32,
+    pub fire_at: String,
+    pub detected_at: String,
+}
+
+/// A fired reminder reached the user on a channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderDelivered {
+    pub reminder_id: String,
+    /// webhook | log
+    pub channels: Vec<String>,
+    pub delivered_at: String,
+}
+
+/// A fired reminder could not be delivered on a channel after every retry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderFailed {
+    pub reminder_id: String,
+    pub channel: String,
+    pub error: String,
+    pub failed_at: String,
+}
+
 /// An occurrence of a repeating task was completed: the series should advance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -219,6 +269,10 @@ pub enum EventData {
     TaskDeleted(TaskDeleted),
     ReminderScheduled(ReminderScheduled),
     ReminderCancelled(ReminderCancelled),
+    ReminderFired(ReminderFired),
+    ReminderMissed(ReminderMissed),
+    ReminderDelivered(ReminderDelivered),
+    ReminderFailed(ReminderFailed),
     SeriesAdvance(SeriesAdvance),
 }
 
@@ -263,6 +317,10 @@ event_types! {
     TaskDeleted => "task.deleted" on TaskEvents,
     ReminderScheduled => "reminder.scheduled" on TaskReminders,
     ReminderCancelled => "reminder.cancelled" on TaskReminders,
+    ReminderFired => "reminder.fired" on TaskReminders,
+    ReminderMissed => "reminder.missed" on TaskReminders,
+    ReminderDelivered => "reminder.delivered" on TaskReminders,
+    ReminderFailed => "reminder.failed" on TaskReminders,
     SeriesAdvance => "series.advance" on TaskRecurrence,
 }
 
@@ -300,6 +358,22 @@ pub enum DecodeError {
 }
 
 impl Event {
+    /// An event about a task that is not at hand, only its identity.
+    pub fn about(user_id: &str, task_id: Uuid, task_version: i64, data: EventData) -> Self {
+        Self {
+            header: EventHeader {
+                event_id: Uuid::now_v7(),
+                event_type: data.event_type().to_owned(),
+                schema_version: SCHEMA_VERSION,
+                occurred_at: crate::time::format(crate::time::now()),
+                user_id: user_id.to_owned(),
+                task_id,
+                task_version,
+            },
+            data,
+        }
+    }
+
     fn new(task: &Task, data: EventData) -> Self {
         Self {
             header: EventHeader {

@@ -1,8 +1,10 @@
 //! The roles one binary can play: the outbox relay and the event consumers.
 
 pub mod audit;
+pub mod notifier;
 pub mod recurrence;
 pub mod relay;
+pub mod scheduler;
 
 use std::str::FromStr;
 
@@ -13,6 +15,10 @@ pub enum Role {
     Audit,
     /// Creates the next occurrence when an occurrence of a repeating task is completed.
     Recurrence,
+    /// Keeps the reminder schedule and fires each reminder at its moment.
+    Scheduler,
+    /// Delivers fired reminders: the user's webhook and a log line.
+    Notifier,
 }
 
 impl FromStr for Role {

@@ -34,3 +34,19 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 }
+
+impl Store {
+    /// Whether `consumer` has applied `event_id` already (a read, outside any transaction).
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn inbox_contains(&self, consumer: &str, event_id: &str) -> anyhow::Result<bool> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT event_id FROM inbox WHERE consumer = $1 AND event_id = $2")
+            .bind(consumer)
+            .bind(event_id)
+            .fetch_optional(&self.reader)
+            .await
+            .context("read inbox")?;
+        Ok(row.is_some())
+    }
+}

@@ -11,9 +11,11 @@ mod idempotency;
 mod inbox;
 mod list;
 mod outbox;
+mod reminders;
 mod rows;
 mod series;
 mod tasks;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +31,9 @@ pub use idempotency::{IdempotencyRequest, StoredResponse};
 pub use inbox::Tx;
 pub use list::{Cursor, ListQuery, Page, SortField, SortOrder};
 pub use outbox::{OutboxRow, OUTBOX_CHANNEL};
+pub use reminders::{reminder_id, FireReport, ScheduleRow};
 pub use tasks::{CreateOutcome, WriteError};
+pub use webhooks::Webhook;
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
