@@ -117,6 +117,7 @@ impl Application {
                 store: self.store.clone(),
                 auth: self.auth.clone(),
                 broker: BrokerProbe::new(Arc::new(probe)),
+                own_address: listener.local_addr().ok(),
             };
             let stop = shutdown.clone();
             parts.spawn(async move {

@@ -6,6 +6,7 @@ mod health;
 mod json;
 mod openapi;
 pub mod tasks;
+pub mod webhook;
 
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{Method, Uri};
@@ -26,6 +27,8 @@ pub struct AppState {
     pub store: Store,
     pub auth: Auth,
     pub broker: BrokerProbe,
+    /// Where this API listens, so a webhook cannot point back at it.
+    pub own_address: Option<std::net::SocketAddr>,
 }
 
 /// Asks the broker for metadata, for /readyz.
@@ -62,7 +65,7 @@ impl BrokerProbe {
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .nest("/api/v1", tasks::router())
+        .nest("/api/v1", tasks::router().merge(webhook::router()))
         .merge(health::router())
         .merge(openapi::router())
         .fallback(not_found)

@@ -63,7 +63,7 @@ pub fn settings(data_dir: &std::path::Path, database_url: Option<String>) -> Com
         jwt_secret_file: None,
         log_format: LogFormat::Human,
         roles: taskstream::config::RoleSettings::default(),
-        log: std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()),
+        log: std::env::var("TEST_LOG").unwrap_or_else(|_| "error,rdkafka=off,librdkafka=off".into()),
     }
 }
 

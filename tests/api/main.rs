@@ -10,6 +10,7 @@ mod errors;
 mod events;
 mod health;
 mod recurrence;
+mod reminders;
 mod resilience;
 mod security;
 mod tasks;

@@ -242,3 +242,18 @@ pub struct OccurrencePreview {
     /// True when the series ends within the preview (COUNT or UNTIL).
     pub series_ends: bool,
 }
+
+/// One reminder of a task at its current occurrence.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReminderView {
+    pub index: u32,
+    /// As given: an instant or an offset such as "-PT15M".
+    pub spec: String,
+    /// When it fires (or fired) for this occurrence.
+    pub fire_at: Option<String>,
+    /// pending | fired | delivered | failed | missed | cancelled
+    pub state: String,
+    pub fired_at: Option<String>,
+    /// How long after its moment it fired.
+    pub late_ms: Option<i64>,
+}

@@ -7,7 +7,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use uuid::Uuid;
 
-use super::dto::{CreateTaskRequest, HistoryEntry, OccurrencePreview, TaskPage, TaskView, UpdateTaskRequest};
+use super::dto::{
+    CreateTaskRequest, HistoryEntry, OccurrencePreview, ReminderView, TaskPage, TaskView, UpdateTaskRequest,
+};
 use super::query::{self, ListParams};
 use crate::api::headers::{self, etag};
 use crate::api::{ApiError, ApiJson, AppState, Problem};
@@ -339,4 +341,55 @@ pub async fn task_occurrences(
         due_times: due_times.into_iter().map(crate::time::format).collect(),
         series_ends,
     }))
+}
+
+/// Each reminder of the task with its fire time and state (pending, fired, delivered,
+/// failed, missed, cancelled). A reminder the scheduler has not taken in yet shows as
+/// pending (or cancelled when the task is completed).
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/reminders", tag = "tasks",
+    params(("id" = Uuid, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "The task's reminders", body = [ReminderView]),
+        (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user = %user.as_str(), task = %id))]
+pub async fn task_reminders(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    TaskId(id): TaskId,
+) -> ApiResult<Json<Vec<ReminderView>>> {
+    let task = state
+        .store
+        .get_task(&user, id)
+        .await?
+        .ok_or_else(ApiError::task_not_found)?;
+    let rows = state.store.reminder_rows(user.as_str(), id).await?;
+    let views = task
+        .content
+        .reminders
+        .iter()
+        .enumerate()
+        .map(|(index, reminder)| {
+            let index = u32::try_from(index).unwrap_or_default();
+            let fire_at = reminder.fire_at(task.content.due_at).map(crate::time::format);
+            let row = rows
+                .iter()
+                .find(|r| r.reminder_index == i64::from(index) && Some(&r.fire_at) == fire_at.as_ref());
+            let state = match (row, task.status) {
+                (Some(row), _) => row.state.clone(),
+                (None, Status::Completed) => "cancelled".to_owned(),
+                (None, Status::Open) => "pending".to_owned(),
+            };
+            ReminderView {
+                index,
+                spec: reminder.to_text(),
+                fire_at,
+                state,
+                fired_at: row.and_then(|r| r.fired_at.clone()),
+                late_ms: row.and_then(|r| r.late_ms),
+            }
+        })
+        .collect();
+    Ok(Json(views))
 }

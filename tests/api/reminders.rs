@@ -1,0 +1,370 @@
+//! Reminders end to end: the scheduler fires at the moment, once; the notifier delivers to a
+//! webhook receiver this test runs, signed, once; cancellations, duplicates, several
+//! schedulers, a killed scheduler, the grace rule and a failing webhook.
+
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{json, Value};
+use taskstream::roles::notifier::signature;
+use taskstream::startup::Parts;
+
+use crate::helpers::{assert_problem, spawn, spawn_app_with_events, TestApp, SECRET};
+
+const USER: &str = "remy";
+
+/// A webhook endpoint that records what it receives and answers with a chosen status.
+#[derive(Clone, Default)]
+struct Receiver {
+    calls: Arc<Mutex<Vec<(HeaderMap, Vec<u8>, Instant)>>>,
+    status: Arc<AtomicU16>,
+}
+
+impl Receiver {
+    async fn start() -> (Self, String) {
+        let receiver = Self::default();
+        receiver.status.store(200, Ordering::SeqCst);
+        let state = receiver.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let state = state.clone();
+                async move {
+                    state
+                        .calls
+                        .lock()
+                        .expect("lock")
+                        .push((headers, body.to_vec(), Instant::now()));
+                    StatusCode::from_u16(state.status.load(Ordering::SeqCst)).unwrap_or(StatusCode::OK)
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (receiver, url)
+    }
+
+    fn calls(&self) -> Vec<(HeaderMap, Vec<u8>, Instant)> {
+        self.calls.lock().expect("lock").clone()
+    }
+}
+
+async fn set_webhook(app: &TestApp, url: &str) -> String {
+    let response = app
+        .request(reqwest::Method::PUT, "/api/v1/webhook", USER)
+        .json(&json!({ "url": url }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.expect("json");
+    body["secret"].as_str().expect("secret shown once").to_owned()
+}
+
+fn in_secs(secs: f64) -> String {
+    taskstream::time::format(chrono::Utc::now() + chrono::TimeDelta::milliseconds((secs * 1000.0) as i64))
+}
+
+async fn reminders(app: &TestApp, id: &str) -> Vec<Value> {
+    let response = app
+        .request(reqwest::Method::GET, &format!("/api/v1/tasks/{id}/reminders"), USER)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("json")
+}
+
+async fn wait_for_state(app: &TestApp, id: &str, state: &str, within: Duration) -> Vec<Value> {
+    let deadline = Instant::now() + within;
+    loop {
+        let all = reminders(app, id).await;
+        if all.iter().all(|r| r["state"] == state) || Instant::now() > deadline {
+            return all;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_for_calls(receiver: &Receiver, count: usize, within: Duration) -> usize {
+    let deadline = Instant::now() + within;
+    while receiver.calls().len() < count && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    receiver.calls().len()
+}
+
+#[tokio::test]
+async fn a_reminder_fires_on_time_and_is_delivered_once_signed() {
+    let app = spawn_app_with_events().await;
+    let (receiver, url) = Receiver::start().await;
+    let secret = set_webhook(&app, &url).await;
+    let fire_at = in_secs(2.0);
+    let task = app
+        .create_task(USER, &json!({"title": "Call the dentist", "reminders": [fire_at]}))
+        .await;
+    let id = task["id"].as_str().expect("id");
+    assert_eq!(reminders(&app, id).await[0]["state"], "pending");
+
+    assert_eq!(wait_for_calls(&receiver, 1, Duration::from_secs(10)).await, 1);
+    let (headers, body, received) = receiver.calls()[0].clone();
+    let moment = chrono::DateTime::parse_from_rfc3339(&fire_at)
+        .expect("instant")
+        .with_timezone(&chrono::Utc);
+    let lateness = chrono::Utc::now() - moment - chrono::TimeDelta::from_std(received.elapsed()).unwrap_or_default();
+    assert!(
+        lateness < chrono::TimeDelta::milliseconds(1000),
+        "delivered {lateness} after its moment"
+    );
+    assert_eq!(
+        headers["x-taskstream-signature"].to_str().unwrap(),
+        signature(&secret, &body),
+        "HMAC-SHA256 over the body"
+    );
+    let payload: Value = serde_json::from_slice(&body).expect("json body");
+    assert_eq!(payload["title"], "Call the dentist");
+    assert_eq!(payload["late"], false);
+
+    let states = wait_for_state(&app, id, "delivered", Duration::from_secs(10)).await;
+    assert_eq!(states[0]["state"], "delivered");
+    assert!(states[0]["late_ms"].as_i64().expect("late_ms") < 1000);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(receiver.calls().len(), 1, "delivered once");
+}
+
+#[tokio::test]
+async fn rescheduling_completing_and_deleting_cancel_the_reminder() {
+    let app = spawn_app_with_events().await;
+    let (receiver, url) = Receiver::start().await;
+    set_webhook(&app, &url).await;
+    let moved = app
+        .create_task(
+            USER,
+            &json!({"title": "moved", "due_at": in_secs(2.0), "reminders": ["-PT0S"]}),
+        )
+        .await;
+    let completed = app
+        .create_task(USER, &json!({"title": "completed", "reminders": [in_secs(2.0)]}))
+        .await;
+    let deleted = app
+        .create_task(USER, &json!({"title": "deleted", "reminders": [in_secs(2.0)]}))
+        .await;
+    let ids: Vec<String> = [&moved, &completed, &deleted]
+        .iter()
+        .map(|t| t["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        app.patch_task(USER, &ids[0], &json!({"due_at": in_secs(3600.0)}))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(app.action(USER, &ids[1], "complete").await.status(), 200);
+    let gone = app
+        .request(reqwest::Method::DELETE, &format!("/api/v1/tasks/{}", ids[2]), USER)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(gone.status(), 204);
+
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        receiver.calls().is_empty(),
+        "nothing may fire: {:?}",
+        receiver.calls().len()
+    );
+    assert_eq!(
+        reminders(&app, &ids[0]).await[0]["state"],
+        "pending",
+        "moved an hour later"
+    );
+    assert_eq!(reminders(&app, &ids[1]).await[0]["state"], "cancelled");
+}
+
+#[tokio::test]
+async fn a_failing_webhook_is_retried_then_parked_and_recorded_failed() {
+    let app = spawn_app_with_events().await;
+    let (receiver, url) = Receiver::start().await;
+    receiver.status.store(500, Ordering::SeqCst);
+    set_webhook(&app, &url).await;
+    let task = app
+        .create_task(USER, &json!({"title": "flaky", "reminders": [in_secs(1.0)]}))
+        .await;
+    let id = task["id"].as_str().expect("id");
+    let states = wait_for_state(&app, id, "failed", Duration::from_secs(30)).await;
+    assert_eq!(states[0]["state"], "failed");
+    assert_eq!(receiver.calls().len(), 5, "one call per attempt");
+    let kafka = taskstream::bus::Kafka::new(app.kafka.clone());
+    let parked = tokio::task::spawn_blocking(move || {
+        taskstream::bus::dlq::list(&kafka, &taskstream::bus::dlq::Filter::default()).expect("dlq")
+    })
+    .await
+    .expect("join");
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].event_type(), Some("reminder.fired"));
+    assert!(parked[0]
+        .header(taskstream::bus::dlq::ERROR)
+        .unwrap_or("")
+        .contains("500"));
+}
+
+#[tokio::test]
+async fn webhook_urls_are_checked() {
+    let app = spawn(|http| Parts {
+        http: Some(http),
+        ..Parts::default()
+    })
+    .await;
+    let own = app.address.replace("http://", "");
+    for bad in [
+        "ftp://example.com/x".to_owned(),
+        "javascript:alert(1)".to_owned(),
+        format!("http://{own}/api/v1/tasks"),
+    ] {
+        let response = app
+            .request(reqwest::Method::PUT, "/api/v1/webhook", USER)
+            .json(&json!({ "url": bad }))
+            .send()
+            .await
+            .expect("send");
+        assert_problem(response, reqwest::StatusCode::UNPROCESSABLE_ENTITY, Some("url")).await;
+    }
+    assert_eq!(
+        app.request(reqwest::Method::GET, "/api/v1/webhook", USER)
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        404
+    );
+    set_webhook(&app, "https://example.com/hook").await;
+    let shown: Value = app
+        .request(reqwest::Method::GET, "/api/v1/webhook", USER)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(shown["url"], "https://example.com/hook");
+    assert!(shown.get("secret").is_none(), "the secret is shown once only");
+    assert_eq!(
+        app.request(reqwest::Method::DELETE, "/api/v1/webhook", USER)
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        204
+    );
+}
+
+/// A scheduler in a process of its own.
+fn start_scheduler(app: &TestApp, grace_secs: u64) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_taskstream"))
+        .args(["worker", "--role", "scheduler"])
+        .env("DATABASE_URL", &app.database_url)
+        .env("TASKSTREAM_JWT_SECRET", SECRET)
+        .env("KAFKA_BOOTSTRAP_SERVERS", &app.kafka.brokers)
+        .env("TASKSTREAM_TOPIC_PREFIX", &app.kafka.topic_prefix)
+        .env("KAFKA_FETCH_WAIT_MAX_MS", "10")
+        .env("TASKSTREAM_REMINDER_GRACE_SECS", grace_secs.to_string())
+        .env("TASKSTREAM_LOG", "warn")
+        .spawn()
+        .expect("start scheduler")
+}
+
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn without_scheduler(http: taskstream::config::HttpSettings) -> Parts {
+    Parts {
+        http: Some(http),
+        relay: true,
+        roles: vec![taskstream::roles::Role::Notifier],
+    }
+}
+
+#[tokio::test]
+async fn two_schedulers_fire_each_reminder_once() {
+    let app = spawn(without_scheduler).await;
+    let (receiver, url) = Receiver::start().await;
+    set_webhook(&app, &url).await;
+    let _a = Killed(start_scheduler(&app, 86_400));
+    let _b = Killed(start_scheduler(&app, 86_400));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for i in 0..20 {
+        app.create_task(USER, &json!({"title": format!("r{i}"), "reminders": [in_secs(2.0)]}))
+            .await;
+    }
+    assert_eq!(wait_for_calls(&receiver, 20, Duration::from_secs(20)).await, 20);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut ids: Vec<String> = receiver
+        .calls()
+        .iter()
+        .filter_map(|(h, _, _)| {
+            h.get("x-taskstream-delivery")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        (receiver.calls().len(), ids.len()),
+        (20, 20),
+        "each reminder fired and delivered once"
+    );
+}
+
+#[tokio::test]
+async fn a_scheduler_killed_before_the_moment_fires_late_once_after_restart() {
+    let app = spawn(without_scheduler).await;
+    let (receiver, url) = Receiver::start().await;
+    set_webhook(&app, &url).await;
+    let scheduler = start_scheduler(&app, 86_400);
+    let task = app
+        .create_task(USER, &json!({"title": "late", "reminders": [in_secs(2.0)]}))
+        .await;
+    let id = task["id"].as_str().expect("id");
+    tokio::time::sleep(Duration::from_millis(1000)).await; // schedule taken in, moment not yet come
+    drop(Killed(scheduler)); // kill -9
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(receiver.calls().is_empty(), "nothing fires while no scheduler runs");
+    let _restarted = Killed(start_scheduler(&app, 86_400));
+    assert_eq!(wait_for_calls(&receiver, 1, Duration::from_secs(15)).await, 1);
+    let payload: Value = serde_json::from_slice(&receiver.calls()[0].1).expect("json");
+    assert_eq!(payload["late"], true);
+    assert!(payload["late_ms"].as_i64().expect("late_ms") >= 1000);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(receiver.calls().len(), 1, "fired once");
+    assert_eq!(
+        wait_for_state(&app, id, "delivered", Duration::from_secs(5)).await[0]["state"],
+        "delivered"
+    );
+}
+
+#[tokio::test]
+async fn a_reminder_older_than_the_grace_is_recorded_missed_not_sent() {
+    let app = spawn(without_scheduler).await;
+    let (receiver, url) = Receiver::start().await;
+    set_webhook(&app, &url).await;
+    // Its moment passed 10 s ago; the grace is 2 s.
+    let task = app
+        .create_task(USER, &json!({"title": "too late", "reminders": [in_secs(-10.0)]}))
+        .await;
+    let id = task["id"].as_str().expect("id");
+    let _scheduler = Killed(start_scheduler(&app, 2));
+    let states = wait_for_state(&app, id, "missed", Duration::from_secs(15)).await;
+    assert_eq!(states[0]["state"], "missed");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(receiver.calls().is_empty(), "a missed reminder is not sent");
+}
