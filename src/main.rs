@@ -8,16 +8,19 @@ use taskstream::domain::UserId;
 use taskstream::startup::{self, Application, Parts};
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() {
     let cli = Cli::parse();
     taskstream::telemetry::init(&cli.common.log, cli.common.log_format);
-    match run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    let code = match run(cli).await {
+        Ok(()) => 0,
         Err(error) => {
             eprintln!("taskstream: {error:#}");
-            std::process::ExitCode::FAILURE
+            1
         }
-    }
+    };
+    // Do not wait for a librdkafka call still blocking a thread (broker gone): every part
+    // has already finished or given up within its bounded drain time.
+    std::process::exit(code);
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

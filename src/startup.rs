@@ -21,6 +21,9 @@ use crate::roles::scheduler::{Scheduler, SchedulerSettings};
 use crate::roles::{audit::Audit, recurrence::Repeat, Role};
 use crate::store::Store;
 
+/// How long the parts get to finish their work in hand after a stop signal.
+const DRAIN: Duration = Duration::from_secs(25);
+
 /// Opens the configured database and applies its migrations.
 ///
 /// # Errors
@@ -144,9 +147,23 @@ impl Application {
             }
         }
         let mut result = Ok(());
-        while let Some(done) = parts.join_next().await {
-            let outcome = done.context("a part panicked").and_then(|r| r);
-            if let Err(error) = outcome {
+        // Promise 8: after a stop signal every part gets DRAIN to finish, then we go anyway.
+        let deadline = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(DRAIN).await;
+        };
+        tokio::pin!(deadline);
+        loop {
+            let done = tokio::select! {
+                done = parts.join_next() => done,
+                () = &mut deadline => {
+                    tracing::warn!("some parts did not stop within {DRAIN:?}; stopping anyway");
+                    parts.abort_all();
+                    break;
+                }
+            };
+            let Some(done) = done else { break };
+            if let Err(error) = done.context("a part panicked").and_then(|r| r) {
                 tracing::error!(
                     error = format!("{error:#}"),
                     "a part stopped with an error; stopping the rest"

@@ -162,13 +162,32 @@ pub async fn run<H: Handler>(
             }
         }
     }
-    if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
-        tracing::debug!(%error, "final commit (nothing to commit is fine)");
-    }
-    consumer.unsubscribe();
-    tracing::info!(role = worker.handler.name(), "consumer stopped");
+    let role = worker.handler.name();
+    leave(consumer, role).await;
+    tracing::info!(role, "consumer stopped");
     Ok(())
 }
+
+/// Commits stored offsets and leaves the group. These librdkafka calls block, and with the
+/// broker gone they can block for long: they run on a blocking thread, and the stop goes on
+/// after a bounded wait (uncommitted records are then redelivered, which the inbox absorbs).
+async fn leave(consumer: StreamConsumer<CommitOnRevoke>, role: &'static str) {
+    let closing = tokio::task::spawn_blocking(move || {
+        if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
+            tracing::debug!(%error, "final commit (nothing to commit is fine)");
+        }
+        consumer.unsubscribe();
+        drop(consumer); // closes: leaves the group
+    });
+    if tokio::time::timeout(LEAVE_TIMEOUT, closing).await.is_err() {
+        tracing::warn!(
+            role,
+            "could not commit and leave the group within {LEAVE_TIMEOUT:?}; stopping anyway"
+        );
+    }
+}
+
+const LEAVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 enum Outcome {
     Done,

@@ -154,3 +154,42 @@ async fn a_consumer_killed_mid_stream_loses_nothing_and_doubles_nothing_and_stop
     };
     assert!(status.success(), "worker exited with {status}");
 }
+
+#[tokio::test]
+async fn every_role_stops_within_30_s_on_sigterm_even_with_the_broker_gone() {
+    let mut broker = PrivateBroker::start();
+    let data = tempfile::tempdir().expect("data dir");
+    let port = broker::free_port();
+    let mut process = Command::new(env!("CARGO_BIN_EXE_taskstream"))
+        .args(["all", "--listen", &format!("127.0.0.1:{port}")])
+        .env("TASKSTREAM_DATA_DIR", data.path())
+        .env("TASKSTREAM_JWT_SECRET", SECRET)
+        .env("KAFKA_BOOTSTRAP_SERVERS", broker.address())
+        .env("KAFKA_FETCH_WAIT_MAX_MS", "10")
+        .env("TASKSTREAM_LOG", "error")
+        .spawn()
+        .expect("start taskstream all");
+    let ready = format!("http://127.0.0.1:{port}/readyz");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::get(&ready).await.map(|r| r.status().as_u16()).ok() != Some(200) {
+        assert!(Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await; // consumers joined their groups
+    broker.stop();
+    let stopping = Instant::now();
+    unsafe {
+        libc::kill(process.id() as i32, libc::SIGTERM);
+    }
+    let status = loop {
+        if let Some(status) = process.try_wait().expect("wait") {
+            break status;
+        }
+        if stopping.elapsed() > Duration::from_secs(30) {
+            let _ = process.kill();
+            panic!("taskstream all did not stop within 30 s of SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "exited with {status}");
+}
