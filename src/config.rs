@@ -390,7 +390,9 @@ impl Default for RoleSettings {
 
 impl RoleSettings {
     pub fn reminder_grace(&self) -> chrono::TimeDelta {
-        chrono::TimeDelta::seconds(i64::try_from(self.reminder_grace_secs).unwrap_or(i64::MAX / 1_000))
+        // Beyond a century the grace means "never missed"; chrono cannot hold much more.
+        const CENTURY: u64 = 100 * 366 * 86_400;
+        chrono::TimeDelta::seconds(i64::try_from(self.reminder_grace_secs.min(CENTURY)).unwrap_or(0))
     }
 
     pub fn webhook_timeout(&self) -> std::time::Duration {

@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::live::{Live, LiveHub};
 use crate::api::{self, AppState, BrokerProbe};
 use crate::auth::Auth;
 use crate::bus::consumer::{self, Retry};
@@ -110,17 +111,21 @@ impl Application {
         if needs_broker {
             tokio::spawn(ensure_topics(self.kafka.clone(), shutdown.clone()));
         }
+        let mut live = None;
         if let Some(listener) = self.listener.take() {
             let probe: BaseConsumer = self
                 .kafka
                 .base_config()?
                 .create()
                 .context("cannot create the broker probe")?;
+            let hub = LiveHub::new(shutdown.clone());
+            live = Some(hub.clone());
             let state = AppState {
                 store: self.store.clone(),
                 auth: self.auth.clone(),
                 broker: BrokerProbe::new(Arc::new(probe)),
                 own_address: listener.local_addr().ok(),
+                live: hub.clone(),
             };
             let stop = shutdown.clone();
             parts.spawn(async move {
@@ -130,8 +135,19 @@ impl Application {
                     .context("HTTP server failed")
             });
         }
-        if needs_broker {
+        if needs_broker || live.is_some() {
             let publisher = Publisher::new(&self.kafka)?;
+            if let Some(hub) = live {
+                let (kafka, store, publisher, stop) = (
+                    self.kafka.clone(),
+                    self.store.clone(),
+                    publisher.clone(),
+                    shutdown.clone(),
+                );
+                parts.spawn(async move {
+                    consumer::run(&kafka, store, publisher, Arc::new(Live(hub)), Retry::default(), stop).await
+                });
+            }
             if self.parts.relay {
                 let relay = Relay::new(
                     self.store.clone(),

@@ -4,6 +4,7 @@ mod error;
 mod headers;
 mod health;
 mod json;
+pub mod live;
 mod openapi;
 pub mod tasks;
 pub mod webhook;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub store: Store,
     pub auth: Auth,
     pub broker: BrokerProbe,
+    /// Fans live events out to connected stream clients.
+    pub live: live::LiveHub,
     /// Where this API listens, so a webhook cannot point back at it.
     pub own_address: Option<std::net::SocketAddr>,
 }
@@ -65,7 +68,10 @@ impl BrokerProbe {
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .nest("/api/v1", tasks::router().merge(webhook::router()))
+        .nest(
+            "/api/v1",
+            tasks::router().merge(webhook::router()).merge(live::router()),
+        )
         .merge(health::router())
         .merge(openapi::router())
         .fallback(not_found)

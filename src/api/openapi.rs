@@ -15,6 +15,7 @@ use super::{health, AppState};
         tasks::create_task, tasks::list_tasks, tasks::get_task, tasks::update_task,
         tasks::delete_task, tasks::complete_task, tasks::reopen_task, tasks::task_history, tasks::task_reminders, tasks::skip_task, tasks::task_occurrences,
         health::healthz, health::readyz,
+        super::live::stream,
         super::webhook::put_webhook, super::webhook::get_webhook, super::webhook::delete_webhook,
     ),
     components(schemas(dto::CreateTaskRequest, dto::UpdateTaskRequest, dto::TaskView, dto::TaskPage, dto::HistoryEntry, dto::OccurrencePreview, dto::ReminderView, super::webhook::WebhookRequest, super::webhook::WebhookView, super::Problem)),

@@ -59,10 +59,26 @@ pub trait Handler: Send + Sync + 'static {
     /// Told after the transaction of `event` committed.
     fn committed(&self, _event: &Event) {}
 
+    /// How the role joins its topics. Roles with effects share one group and the inbox; a
+    /// fan-out role (live updates) reads everything in every process and has no effect to
+    /// guard, so it takes a group of its own per process, starts at the end, and skips the
+    /// inbox and the transaction.
+    fn membership(&self) -> Membership {
+        Membership::Shared
+    }
+
     /// Told after `event` was parked on the DLQ (not in the inbox: a replay retries it).
     fn parked<'a>(&'a self, _event: &'a Event, _error: &'a str) -> impl Future<Output = ()> + Send + 'a {
         async {}
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    /// One group for every replica of the role; effects once, through the inbox.
+    Shared,
+    /// A group per process from the latest offset; no inbox, no transaction.
+    PerProcess,
 }
 
 /// Retry policy for transient failures.
@@ -119,14 +135,32 @@ pub async fn run<H: Handler>(
     retry: Retry,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let group = format!("{}taskstream-{}", kafka.settings().topic_prefix, handler.name());
+    let membership = handler.membership();
+    let group = match membership {
+        Membership::Shared => format!("{}taskstream-{}", kafka.settings().topic_prefix, handler.name()),
+        Membership::PerProcess => {
+            format!(
+                "{}taskstream-{}-{}",
+                kafka.settings().topic_prefix,
+                handler.name(),
+                uuid::Uuid::new_v4().simple()
+            )
+        }
+    };
     let consumer: StreamConsumer<CommitOnRevoke> = kafka
         .base_config()?
         .set("group.id", &group)
         .set("enable.auto.commit", "true")
         .set("auto.commit.interval.ms", "1000")
         .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
+        .set(
+            "auto.offset.reset",
+            if membership == Membership::Shared {
+                "earliest"
+            } else {
+                "latest"
+            },
+        )
         .set("fetch.wait.max.ms", kafka.settings().fetch_wait_max_ms.to_string())
         .set("session.timeout.ms", "10000")
         .create_with_context(CommitOnRevoke)
@@ -214,6 +248,11 @@ impl<H: Handler> Worker<'_, H> {
     async fn process(&self, message: &BorrowedMessage<'_>) -> Outcome {
         let event = match Event::decode(message.payload().unwrap_or_default()) {
             Ok(event) => event,
+            // A fan-out role runs in every process: leave parking to the shared roles.
+            Err(error) if self.handler.membership() == Membership::PerProcess => {
+                tracing::warn!(%error, "undecodable record skipped by a fan-out role");
+                return Outcome::Done;
+            }
             Err(error) => return self.park(message, &error.to_string(), 1).await,
         };
         let mut attempt = 0;
@@ -243,6 +282,11 @@ impl<H: Handler> Worker<'_, H> {
 
     /// One transaction: inbox claim, effect, commit. A duplicate commits nothing new.
     async fn apply(&self, event: &Event) -> Result<(), HandlerError> {
+        if self.handler.membership() == Membership::PerProcess {
+            self.handler.prepare(event).await?;
+            self.handler.committed(event);
+            return Ok(());
+        }
         let event_id = event.header.event_id.to_string();
         if self
             .store

@@ -21,10 +21,7 @@ impl Repeat {
 
     async fn advance(&self, tx: &mut Tx, event: &Event) -> Result<(), HandlerError> {
         let EventData::SeriesAdvance(advance) = &event.data else {
-            return Err(HandlerError::Permanent(anyhow::anyhow!(
-                "{} does not belong on task-recurrence",
-                event.header.event_type
-            )));
+            return Ok(()); // not this role's to act on
         };
         let done = advance
             .occurrence

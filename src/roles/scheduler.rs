@@ -99,6 +99,15 @@ impl Scheduler {
         let h = &event.header;
         let applied = match &event.data {
             EventData::ReminderScheduled(s) => {
+                // Fire times are compared as text: only the service's own instant form sorts right.
+                if let Some(bad) = s.reminders.iter().find(|r| {
+                    crate::time::parse(&r.fire_at).map(crate::time::format).as_deref() != Some(r.fire_at.as_str())
+                }) {
+                    return Err(HandlerError::Permanent(anyhow::anyhow!(
+                        "fire_at {:?} is not an instant in RFC 3339 UTC form",
+                        bad.fire_at
+                    )));
+                }
                 self.store
                     .apply_schedule(
                         tx,

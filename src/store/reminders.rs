@@ -69,7 +69,8 @@ impl Store {
             // earlier (say by a completion that was undone) becomes pending again.
             sqlx::query(&format!(
                 "INSERT INTO reminder_schedule ({COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', NULL, NULL, $9) \
-                 ON CONFLICT (id) DO UPDATE SET state = 'pending', task_version = excluded.task_version, updated_at = excluded.updated_at \
+                 ON CONFLICT (id) DO UPDATE SET state = 'pending', task_version = excluded.task_version, \
+                 occurrence_due = excluded.occurrence_due, fired_at = NULL, late_ms = NULL, updated_at = excluded.updated_at \
                  WHERE reminder_schedule.state = 'cancelled'"
             ))
             .bind(reminder_id(task_id, reminder.index, &reminder.fire_at))
@@ -141,21 +142,25 @@ impl Store {
             };
             let task_id = Uuid::parse_str(&row.task_id).context("scheduled task id")?;
             let (state, title) = match task_state(&mut tx, task_id).await? {
-                Some((status, due, title)) if status == "open" && due == row.occurrence_due => {
+                Some((status, due, title, reminders))
+                    if status == "open" && due == row.occurrence_due && still_listed(&reminders, &row.spec) =>
+                {
                     (if now - fire_at > grace { "missed" } else { "fired" }, title)
                 }
-                // Completed, deleted, or moved since: the cancel event is on its way.
+                // Completed, deleted, moved or the reminder removed since: the event saying
+                // so is on its way; the task row already knows.
                 _ => ("cancelled", String::new()),
             };
             let late = (now - fire_at).num_milliseconds().max(0);
             let moved = sqlx::query(
-                "UPDATE reminder_schedule SET state = $1, fired_at = $2, late_ms = $3, updated_at = $2 \
+                "UPDATE reminder_schedule SET state = $1, fired_at = $2, late_ms = $3, updated_at = $5 \
                  WHERE id = $4 AND state = 'pending'",
             )
             .bind(state)
-            .bind(&now_text)
-            .bind(late)
+            .bind((state == "fired").then_some(now_text.as_str()))
+            .bind((state != "cancelled").then_some(late))
             .bind(&row.id)
+            .bind(&now_text)
             .execute(&mut *tx)
             .await
             .context("fire reminder")?;
@@ -321,9 +326,14 @@ async fn cancel_pending(tx: &mut Tx, task_id: Uuid) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The task's status, due time and title, if it exists.
-async fn task_state(tx: &mut Tx, task_id: Uuid) -> anyhow::Result<Option<(String, Option<String>, String)>> {
-    sqlx::query_as("SELECT status, due_at, title FROM tasks WHERE id = $1")
+/// Whether the task's stored reminder list (JSON) still holds `spec`.
+fn still_listed(reminders: &str, spec: &str) -> bool {
+    serde_json::from_str::<Vec<String>>(reminders).is_ok_and(|list| list.iter().any(|r| r == spec))
+}
+
+/// The task's status, due time, title and reminders, if it exists.
+async fn task_state(tx: &mut Tx, task_id: Uuid) -> anyhow::Result<Option<(String, Option<String>, String, String)>> {
+    sqlx::query_as("SELECT status, due_at, title, reminders FROM tasks WHERE id = $1")
         .bind(task_id.to_string())
         .fetch_optional(&mut **tx)
         .await

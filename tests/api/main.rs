@@ -5,6 +5,7 @@
 mod broker;
 mod helpers;
 mod kafka_client;
+mod live;
 
 mod errors;
 mod events;
