@@ -43,7 +43,7 @@ pub fn free_port() -> u16 {
 }
 
 /// `tansu broker` listening on `port` and advertising `advertised`, its store in `dir`,
-/// logging to `dir/broker.log`. It is killed when the thread that spawns it ends.
+/// logging to `dir/broker.log`.
 fn tansu_command(dir: &Path, port: u16, advertised: u16, extra: &[String]) -> Command {
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -59,14 +59,6 @@ fn tansu_command(dir: &Path, port: u16, advertised: u16, extra: &[String]) -> Co
         .args(extra)
         .stdout(log.try_clone().expect("broker log"))
         .stderr(log);
-    // SAFETY: prctl is async-signal-safe and touches only the child.
-    unsafe {
-        use std::os::unix::process::CommandExt;
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
     command
 }
 
@@ -89,6 +81,14 @@ fn start_shared() -> String {
     let port = free_port();
     let dir = tempfile::tempdir().expect("broker dir").keep();
     let mut command = tansu_command(&dir, port, port, &[]);
+    // SAFETY: prctl is async-signal-safe and touches only the child.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = sender.send(command.spawn().map(|_| ()));
@@ -106,6 +106,7 @@ fn start_shared() -> String {
 
 /// A broker of one test's own, which the test may kill and start again (same port, same
 /// store), put behind authentication, or reach through a TLS proxy (`advertised` != `port`).
+/// Dropping it (also when the test panics) kills it.
 pub struct PrivateBroker {
     pub dir: PathBuf,
     pub port: u16,
