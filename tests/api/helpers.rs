@@ -238,3 +238,31 @@ impl TestApp {
         }
     }
 }
+
+/// A `taskstream` process of a test's own; killed (-9) when dropped.
+pub struct WorkerProcess(pub std::process::Child);
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl TestApp {
+    /// `taskstream worker --role <role>` as its own process, on this app's database and
+    /// topics, with extra environment variables.
+    pub fn start_worker(&self, role: &str, env: &[(&str, String)]) -> std::process::Child {
+        std::process::Command::new(env!("CARGO_BIN_EXE_taskstream"))
+            .args(["worker", "--role", role])
+            .env("DATABASE_URL", &self.database_url)
+            .env("TASKSTREAM_JWT_SECRET", SECRET)
+            .env("KAFKA_BOOTSTRAP_SERVERS", &self.kafka.brokers)
+            .env("TASKSTREAM_TOPIC_PREFIX", &self.kafka.topic_prefix)
+            .env("KAFKA_FETCH_WAIT_MAX_MS", "10")
+            .env("TASKSTREAM_LOG", "error,rdkafka=off,librdkafka=off")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .spawn()
+            .expect("start worker process")
+    }
+}

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use taskstream::roles::notifier::signature;
 use taskstream::startup::Parts;
 
-use crate::helpers::{assert_problem, spawn, spawn_app_with_events, TestApp, SECRET};
+use crate::helpers::{assert_problem, spawn, spawn_app_with_events, TestApp, WorkerProcess};
 
 const USER: &str = "remy";
 
@@ -261,30 +261,6 @@ async fn webhook_urls_are_checked() {
     );
 }
 
-/// A scheduler in a process of its own.
-fn start_scheduler(app: &TestApp, grace_secs: u64) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_taskstream"))
-        .args(["worker", "--role", "scheduler"])
-        .env("DATABASE_URL", &app.database_url)
-        .env("TASKSTREAM_JWT_SECRET", SECRET)
-        .env("KAFKA_BOOTSTRAP_SERVERS", &app.kafka.brokers)
-        .env("TASKSTREAM_TOPIC_PREFIX", &app.kafka.topic_prefix)
-        .env("KAFKA_FETCH_WAIT_MAX_MS", "10")
-        .env("TASKSTREAM_REMINDER_GRACE_SECS", grace_secs.to_string())
-        .env("TASKSTREAM_LOG", "warn")
-        .spawn()
-        .expect("start scheduler")
-}
-
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn without_scheduler(http: taskstream::config::HttpSettings) -> Parts {
     Parts {
         http: Some(http),
@@ -298,8 +274,8 @@ async fn two_schedulers_fire_each_reminder_once() {
     let app = spawn(without_scheduler).await;
     let (receiver, url) = Receiver::start().await;
     set_webhook(&app, &url).await;
-    let _a = Killed(start_scheduler(&app, 86_400));
-    let _b = Killed(start_scheduler(&app, 86_400));
+    let _a = WorkerProcess(app.start_worker("scheduler", &[]));
+    let _b = WorkerProcess(app.start_worker("scheduler", &[]));
     tokio::time::sleep(Duration::from_secs(2)).await;
     for i in 0..20 {
         app.create_task(USER, &json!({"title": format!("r{i}"), "reminders": [in_secs(2.0)]}))
@@ -330,16 +306,16 @@ async fn a_scheduler_killed_before_the_moment_fires_late_once_after_restart() {
     let app = spawn(without_scheduler).await;
     let (receiver, url) = Receiver::start().await;
     set_webhook(&app, &url).await;
-    let scheduler = start_scheduler(&app, 86_400);
+    let scheduler = app.start_worker("scheduler", &[]);
     let task = app
         .create_task(USER, &json!({"title": "late", "reminders": [in_secs(2.0)]}))
         .await;
     let id = task["id"].as_str().expect("id");
     tokio::time::sleep(Duration::from_millis(1000)).await; // schedule taken in, moment not yet come
-    drop(Killed(scheduler)); // kill -9
+    drop(WorkerProcess(scheduler)); // kill -9
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(receiver.calls().is_empty(), "nothing fires while no scheduler runs");
-    let _restarted = Killed(start_scheduler(&app, 86_400));
+    let _restarted = WorkerProcess(app.start_worker("scheduler", &[]));
     assert_eq!(wait_for_calls(&receiver, 1, Duration::from_secs(15)).await, 1);
     let payload: Value = serde_json::from_slice(&receiver.calls()[0].1).expect("json");
     assert_eq!(payload["late"], true);
@@ -362,7 +338,8 @@ async fn a_reminder_older_than_the_grace_is_recorded_missed_not_sent() {
         .create_task(USER, &json!({"title": "too late", "reminders": [in_secs(-10.0)]}))
         .await;
     let id = task["id"].as_str().expect("id");
-    let _scheduler = Killed(start_scheduler(&app, 2));
+    let _scheduler =
+        WorkerProcess(app.start_worker("scheduler", &[("TASKSTREAM_REMINDER_GRACE_SECS", "2".to_owned())]));
     let states = wait_for_state(&app, id, "missed", Duration::from_secs(15)).await;
     assert_eq!(states[0]["state"], "missed");
     tokio::time::sleep(Duration::from_secs(1)).await;

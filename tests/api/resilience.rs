@@ -1,7 +1,7 @@
 //! Failures the event backbone must survive: the broker going away, a consumer killed
 //! with SIGKILL, a clean stop on SIGTERM.
 
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -61,20 +61,6 @@ async fn wait_long(app: &TestApp, id: &str, count: usize) -> Vec<serde_json::Val
     }
 }
 
-/// `taskstream worker --role audit` as its own process, on the app's database and topics.
-fn start_worker(app: &TestApp) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_taskstream"))
-        .args(["worker", "--role", "audit"])
-        .env("DATABASE_URL", &app.database_url)
-        .env("TASKSTREAM_JWT_SECRET", SECRET)
-        .env("KAFKA_BOOTSTRAP_SERVERS", &app.kafka.brokers)
-        .env("TASKSTREAM_TOPIC_PREFIX", &app.kafka.topic_prefix)
-        .env("KAFKA_FETCH_WAIT_MAX_MS", "10")
-        .env("TASKSTREAM_LOG", "warn")
-        .spawn()
-        .expect("start worker")
-}
-
 async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&app.database_url).await.expect("connect");
@@ -111,7 +97,7 @@ async fn a_consumer_killed_mid_stream_loses_nothing_and_doubles_nothing_and_stop
         futures_util::future::join_all(bodies.iter().map(|body| app.create_task(USER, body))).await;
     }
 
-    let mut worker = start_worker(&app);
+    let mut worker = app.start_worker("audit", &[]);
     let before_kill = wait_for_count(&app, "SELECT COUNT(*) FROM audit_log", 30, Duration::from_secs(60)).await;
     assert!(before_kill >= 30, "the worker applied {before_kill} events");
     worker.kill().expect("kill -9");
@@ -122,8 +108,8 @@ async fn a_consumer_killed_mid_stream_loses_nothing_and_doubles_nothing_and_stop
         "killed too late to be mid-stream ({at_kill} of {TASKS})"
     );
 
-    let mut worker = start_worker(&app);
-    let applied = wait_for_count(&app, "SELECT COUNT(*) FROM audit_log", TASKS, Duration::from_secs(90)).await;
+    let mut worker = app.start_worker("audit", &[]);
+    let applied = wait_for_count(&app, "SELECT COUNT(*) FROM audit_log", TASKS, Duration::from_secs(180)).await;
     assert_eq!(applied, TASKS, "every event applied after the restart");
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM inbox WHERE consumer = 'audit'").await,
