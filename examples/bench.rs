@@ -30,6 +30,28 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Bench {
+    /// Reminders due within one window: how late each fires.
+    Reminders {
+        #[arg(long)]
+        database_url: String,
+        #[arg(long, default_value_t = 100_000)]
+        reminders: u32,
+        #[arg(long, default_value_t = 60)]
+        window_secs: u32,
+    },
+    /// Completions of repeating tasks: time to the next occurrence, and throughput.
+    Recurrence {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        database_url: String,
+        #[arg(long, default_value_t = 2_000)]
+        tasks: u32,
+        #[arg(long, default_value_t = 500)]
+        rate: u32,
+    },
     Http {
         #[arg(long)]
         url: String,
@@ -99,6 +121,22 @@ async fn main() -> anyhow::Result<()> {
             seconds,
             database_url,
         } => e2e(&url, &token, rate, seconds, &database_url).await?,
+        Bench::Reminders {
+            database_url,
+            reminders,
+            window_secs,
+        } => {
+            reminders_bench(&database_url, reminders, window_secs).await?;
+        }
+        Bench::Recurrence {
+            url,
+            token,
+            database_url,
+            tasks,
+            rate,
+        } => {
+            recurrence_bench(&url, &token, &database_url, tasks, rate).await?;
+        }
         Bench::Pipeline {
             database_url,
             brokers,
@@ -396,4 +434,154 @@ fn kafka_settings(brokers: &str, fetch_wait_max_ms: u32) -> taskstream::config::
     kafka.brokers = brokers.to_owned();
     kafka.fetch_wait_max_ms = fetch_wait_max_ms;
     kafka
+}
+
+/// Creates `count` tasks each with one reminder, due spread over `window_secs` starting
+/// after set-up, schedules them, runs the scheduler's timer and reports lateness.
+async fn reminders_bench(database_url: &str, count: u32, window_secs: u32) -> anyhow::Result<()> {
+    use taskstream::events::ScheduledReminder;
+    use taskstream::roles::scheduler::{Scheduler, SchedulerSettings};
+    let store = Store::connect(database_url, 8).await?;
+    store.migrate().await?;
+    let user = UserId::parse("bench").map_err(|e| anyhow::anyhow!(e.message))?;
+    // Set-up must end before the window opens.
+    let setup_budget = chrono::TimeDelta::seconds(i64::from(count / 1_000).max(30) + 30);
+    let base = chrono::Utc::now() + setup_budget;
+    let window = chrono::TimeDelta::seconds(i64::from(window_secs));
+    let started = Instant::now();
+    let mut scheduled = Vec::with_capacity(count as usize);
+    for i in 0..count {
+        let fire_at = base + window * i32::try_from(i).unwrap_or(0) / i32::try_from(count).unwrap_or(1);
+        let spec = taskstream::time::format(fire_at);
+        let mut input = TaskInput::titled(format!("reminder {i}"));
+        input.reminders = vec![spec.clone()];
+        let task = NewTask::parse(&input).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        if let taskstream::store::CreateOutcome::Created(task) =
+            store.create_task(&user, task, None, |_| unreachable!()).await?
+        {
+            scheduled.push((task.id, spec));
+        }
+    }
+    for chunk in scheduled.chunks(1_000) {
+        let mut tx = store.begin().await?;
+        for (id, spec) in chunk {
+            let reminder = ScheduledReminder {
+                index: 0,
+                spec: spec.clone(),
+                fire_at: spec.clone(),
+            };
+            store
+                .apply_schedule(&mut tx, "bench", *id, 1, None, &[reminder])
+                .await?;
+        }
+        tx.commit().await?;
+    }
+    println!("set up {count} reminders in {:.1}s", started.elapsed().as_secs_f64());
+    anyhow::ensure!(
+        chrono::Utc::now() < base,
+        "set-up overran the window start; use fewer reminders"
+    );
+    let stop = CancellationToken::new();
+    let scheduler = Arc::new(Scheduler::new(store.clone(), SchedulerSettings::default()));
+    let timer = tokio::spawn(scheduler.run_timer(stop.clone()));
+    let pending = "SELECT COUNT(*) FROM reminder_schedule WHERE state = 'pending'";
+    while count(database_url, pending).await? > 0 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    stop.cancel();
+    let _ = timer.await;
+    let pool = sqlx::AnyPool::connect(database_url).await?;
+    let lateness: Vec<(Option<i64>,)> = sqlx::query_as("SELECT late_ms FROM reminder_schedule WHERE state = 'fired'")
+        .fetch_all(&pool)
+        .await?;
+    let samples: Vec<Duration> = lateness
+        .iter()
+        .map(|(ms,)| Duration::from_millis(u64::try_from(ms.unwrap_or(0)).unwrap_or(0)))
+        .collect();
+    println!(
+        "reminders: {} fired of {count} due within {window_secs}s; lateness {}",
+        samples.len(),
+        percentiles(&samples)
+    );
+    Ok(())
+}
+
+/// Creates `tasks` daily tasks, completes them at `rate` per second, and measures the time
+/// from each completion's 2xx to its next occurrence's commit, and the throughput.
+async fn recurrence_bench(url: &str, token: &str, database_url: &str, tasks: u32, rate: u32) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
+    let mut ids = Vec::with_capacity(tasks as usize);
+    let body = json!({"title": "daily", "due_at": "2030-01-01T09:00:00Z", "recurrence": "FREQ=DAILY"});
+    for chunk in 0..tasks.div_ceil(200) {
+        let n = 200.min(tasks - chunk * 200);
+        let sends = (0..n).map(|_| {
+            client
+                .post(format!("{url}/api/v1/tasks"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+        });
+        for response in futures_util::future::join_all(sends).await {
+            let task: serde_json::Value = response?.json().await?;
+            ids.push(task["id"].as_str().unwrap_or_default().to_owned());
+        }
+    }
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        tokio::time::sleep_until((start + interval.mul_f64(i as f64)).into()).await;
+        let (client, url, token, id) = (client.clone(), url.to_owned(), token.to_owned(), id.clone());
+        handles.push(tokio::spawn(async move {
+            let response = client
+                .post(format!("{url}/api/v1/tasks/{id}/complete"))
+                .bearer_auth(token)
+                .send()
+                .await;
+            match response {
+                Ok(r) if r.status().is_success() => Some((id, chrono::Utc::now())),
+                _ => None,
+            }
+        }));
+    }
+    let mut completed = Vec::new();
+    for handle in handles {
+        if let Ok(Some(done)) = handle.await {
+            completed.push(done);
+        }
+    }
+    let first = completed
+        .iter()
+        .map(|(_, at)| *at)
+        .min()
+        .unwrap_or_else(chrono::Utc::now);
+    let pool = sqlx::AnyPool::connect(database_url).await?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let sql = "SELECT series_id, created_at FROM tasks WHERE occurrence_index = 2";
+    let mut next: Vec<(String, String)> = Vec::new();
+    while Instant::now() < deadline {
+        next = sqlx::query_as(sql).fetch_all(&pool).await?;
+        if next.len() >= completed.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let created: std::collections::HashMap<String, chrono::DateTime<chrono::Utc>> = next
+        .into_iter()
+        .filter_map(|(series, at)| taskstream::time::parse(&at).map(|at| (series, at)))
+        .collect();
+    let latencies: Vec<Duration> = completed
+        .iter()
+        .filter_map(|(id, done)| created.get(id).map(|at| (*at - *done).to_std().unwrap_or_default()))
+        .collect();
+    let last = created.values().max().copied().unwrap_or(first);
+    let span = (last - first).num_milliseconds().max(1) as f64 / 1000.0;
+    println!(
+        "recurrence: {} completions at {rate}/s, {} next occurrences; completion 2xx → next committed {}; processed {:.0}/s",
+        completed.len(),
+        created.len(),
+        percentiles(&latencies),
+        created.len() as f64 / span
+    );
+    Ok(())
 }

@@ -62,9 +62,15 @@ impl Scheduler {
     /// Never in normal operation: database failures are logged and retried.
     pub async fn run_timer(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(grace = ?self.settings.grace, "scheduler timer started");
+        let mut ready = false;
         while !shutdown.is_cancelled() {
             let now = crate::time::now();
-            let sleep = match self.store.next_fire_at().await {
+            let next = self.store.next_fire_at().await;
+            if !ready && next.is_ok() {
+                ready = true;
+                tracing::info!(next = ?next.as_ref().ok().flatten(), "scheduler ready to fire");
+            }
+            let sleep = match next {
                 Ok(Some(at)) if at <= now => {
                     match self.store.fire_due(now, self.settings.grace, self.settings.batch).await {
                         Ok(report) if report.total() > 0 => {
