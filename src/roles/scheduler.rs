@@ -68,7 +68,7 @@ impl Scheduler {
             let next = self.store.next_fire_at().await;
             if !ready && next.is_ok() {
                 ready = true;
-                tracing::info!(next = ?next.as_ref().ok().flatten(), "scheduler ready to fire");
+                tracing::info!(next = ?next.as_ref().ok().copied().flatten(), "scheduler ready to fire");
             }
             let sleep = match next {
                 Ok(Some(at)) if at <= now => {
