@@ -438,20 +438,20 @@ fn kafka_settings(brokers: &str, fetch_wait_max_ms: u32) -> taskstream::config::
 
 /// Creates `count` tasks each with one reminder, due spread over `window_secs` starting
 /// after set-up, schedules them, runs the scheduler's timer and reports lateness.
-async fn reminders_bench(database_url: &str, count: u32, window_secs: u32) -> anyhow::Result<()> {
+async fn reminders_bench(database_url: &str, total: u32, window_secs: u32) -> anyhow::Result<()> {
     use taskstream::events::ScheduledReminder;
     use taskstream::roles::scheduler::{Scheduler, SchedulerSettings};
     let store = Store::connect(database_url, 8).await?;
     store.migrate().await?;
     let user = UserId::parse("bench").map_err(|e| anyhow::anyhow!(e.message))?;
     // Set-up must end before the window opens.
-    let setup_budget = chrono::TimeDelta::seconds(i64::from(count / 1_000).max(30) + 30);
+    let setup_budget = chrono::TimeDelta::seconds(i64::from(total / 1_000).max(30) + 30);
     let base = chrono::Utc::now() + setup_budget;
     let window = chrono::TimeDelta::seconds(i64::from(window_secs));
     let started = Instant::now();
-    let mut scheduled = Vec::with_capacity(count as usize);
-    for i in 0..count {
-        let fire_at = base + window * i32::try_from(i).unwrap_or(0) / i32::try_from(count).unwrap_or(1);
+    let mut scheduled = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        let fire_at = base + window * i32::try_from(i).unwrap_or(0) / i32::try_from(total).unwrap_or(1);
         let spec = taskstream::time::format(fire_at);
         let mut input = TaskInput::titled(format!("reminder {i}"));
         input.reminders = vec![spec.clone()];
@@ -476,7 +476,7 @@ async fn reminders_bench(database_url: &str, count: u32, window_secs: u32) -> an
         }
         tx.commit().await?;
     }
-    println!("set up {count} reminders in {:.1}s", started.elapsed().as_secs_f64());
+    println!("set up {total} reminders in {:.1}s", started.elapsed().as_secs_f64());
     anyhow::ensure!(
         chrono::Utc::now() < base,
         "set-up overran the window start; use fewer reminders"
@@ -499,7 +499,7 @@ async fn reminders_bench(database_url: &str, count: u32, window_secs: u32) -> an
         .map(|(ms,)| Duration::from_millis(u64::try_from(ms.unwrap_or(0)).unwrap_or(0)))
         .collect();
     println!(
-        "reminders: {} fired of {count} due within {window_secs}s; lateness {}",
+        "reminders: {} fired of {total} due within {window_secs}s; lateness {}",
         samples.len(),
         percentiles(&samples)
     );
