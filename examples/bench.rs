@@ -445,7 +445,7 @@ async fn reminders_bench(database_url: &str, total: u32, window_secs: u32) -> an
     store.migrate().await?;
     let user = UserId::parse("bench").map_err(|e| anyhow::anyhow!(e.message))?;
     // Set-up must end before the window opens.
-    let setup_budget = chrono::TimeDelta::seconds(i64::from(total / 1_000).max(30) + 30);
+    let setup_budget = chrono::TimeDelta::seconds(i64::from(total / 1_000) + 20);
     let base = chrono::Utc::now() + setup_budget;
     let window = chrono::TimeDelta::seconds(i64::from(window_secs));
     let started = Instant::now();
