@@ -82,12 +82,17 @@ impl Kafka {
         if let Some(ca) = &s.ca_file {
             config.set("ssl.ca.location", ca.display().to_string());
         }
-        for property in &s.properties {
+        self.apply_overrides(&mut config);
+        Ok(config)
+    }
+
+    /// Sets the KAFKA_PROPERTIES pass-through on `config`, over anything set before.
+    pub fn apply_overrides(&self, config: &mut ClientConfig) {
+        for property in &self.settings.properties {
             if let Some((key, value)) = property.split_once('=') {
                 config.set(key.trim(), value.trim());
             }
         }
-        Ok(config)
     }
 }
 

@@ -147,8 +147,8 @@ pub async fn run<H: Handler>(
             )
         }
     };
-    let consumer: StreamConsumer<CommitOnRevoke> = kafka
-        .base_config()?
+    let mut config = kafka.base_config()?;
+    config
         .set("group.id", &group)
         .set("enable.auto.commit", "true")
         .set("auto.commit.interval.ms", "1000")
@@ -162,7 +162,11 @@ pub async fn run<H: Handler>(
             },
         )
         .set("fetch.wait.max.ms", kafka.settings().fetch_wait_max_ms.to_string())
-        .set("session.timeout.ms", "10000")
+        .set("session.timeout.ms", "10000");
+    // KAFKA_PROPERTIES win over the runtime's defaults, except the offset discipline.
+    kafka.apply_overrides(&mut config);
+    config.set("enable.auto.offset.store", "false");
+    let consumer: StreamConsumer<CommitOnRevoke> = config
         .create_with_context(CommitOnRevoke)
         .context("cannot create the Kafka consumer")?;
     let topics: Vec<String> = handler.topics().iter().map(|t| kafka.topics.name(*t)).collect();

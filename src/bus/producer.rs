@@ -35,15 +35,17 @@ impl Publisher {
     /// # Errors
     /// When the configuration is invalid.
     pub fn new(kafka: &Kafka) -> anyhow::Result<Self> {
-        let producer = kafka
-            .base_config()?
+        let mut config = kafka.base_config()?;
+        config
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "2")
-            // With the broker away, a delivery fails after this long and the caller retries.
-            .set("message.timeout.ms", "30000")
-            .create()
-            .context("cannot create the Kafka producer")?;
+            // A timed-out record makes an idempotent producer bump its epoch, which some
+            // brokers handle badly (Tansu 0.6 stops accepting the producer's records). Give
+            // deliveries long: the relay waits anyway while the broker is away.
+            .set("message.timeout.ms", "300000");
+        kafka.apply_overrides(&mut config); // KAFKA_PROPERTIES win over these defaults
+        let producer = config.create().context("cannot create the Kafka producer")?;
         Ok(Self { producer })
     }
 
