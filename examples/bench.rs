@@ -98,6 +98,7 @@ enum Bench {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    sqlx::any::install_default_drivers();
     match Cli::parse().command {
         Bench::Http {
             url,
@@ -341,7 +342,7 @@ async fn e2e(url: &str, token: &str, rate: u32, seconds: u32, database_url: &str
         }
     }
     println!(
-        "end-to-end (2xx → audit commit) over {} events: {}",
+        "end-to-end (2xx → audit commit) over {} events ({missing} not applied within 60 s): {}",
         latencies.len(),
         percentiles(&latencies)
     );

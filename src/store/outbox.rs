@@ -39,6 +39,10 @@ pub(super) async fn append(
     }
     let now = crate::time::format(crate::time::now());
     for event in events {
+        let payload = event.encode().context("encode event")?;
+        // Validation on produce: the value must pass the same strict decoding consumers apply,
+        // or the write fails here instead of parking records on every consumer's DLQ.
+        Event::decode(payload.as_bytes()).context("an event does not match its own contract")?;
         let headers = cloud_event_headers(event, SOURCE, &traceparent());
         sqlx::query(
             "INSERT INTO outbox (topic, record_key, event_id, event_type, payload, headers, created_at) \
@@ -48,7 +52,7 @@ pub(super) async fn append(
         .bind(event.key())
         .bind(event.header.event_id.to_string())
         .bind(&event.header.event_type)
-        .bind(event.encode().context("encode event")?)
+        .bind(payload)
         .bind(serde_json::to_string(&headers).context("encode headers")?)
         .bind(&now)
         .execute(&mut **tx)

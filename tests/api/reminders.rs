@@ -345,3 +345,41 @@ async fn a_reminder_older_than_the_grace_is_recorded_missed_not_sent() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(receiver.calls().is_empty(), "a missed reminder is not sent");
 }
+
+#[tokio::test]
+async fn duplicate_fired_and_stale_scheduled_events_change_nothing() {
+    use crate::kafka_client::{consume_validated, produce, Outgoing};
+    let app = spawn_app_with_events().await;
+    let (receiver, url) = Receiver::start().await;
+    set_webhook(&app, &url).await;
+    let fires = app.create_task(USER, &json!({"title": "once", "reminders": [in_secs(1.0)]})).await;
+    let cancelled = app.create_task(USER, &json!({"title": "cancelled", "reminders": [in_secs(3.0)]})).await;
+    let cancelled_id = cancelled["id"].as_str().expect("id").to_owned();
+    assert_eq!(app.action(USER, &cancelled_id, "complete").await.status(), 200);
+    assert_eq!(wait_for_calls(&receiver, 1, Duration::from_secs(10)).await, 1);
+    let fires_id = fires["id"].as_str().expect("id").to_owned();
+    assert_eq!(wait_for_state(&app, &fires_id, "delivered", Duration::from_secs(10)).await[0]["state"], "delivered");
+
+    // Replay every reminder record so far: the fired one twice more, and the cancelled task's
+    // old reminder.scheduled (version 1) after its cancellation (version 2).
+    let topic = app.topic("task-reminders");
+    let records = consume_validated(crate::broker::brokers(), std::slice::from_ref(&topic));
+    let copy = |type_: &str, key: &str| -> Outgoing {
+        let record = records
+            .iter()
+            .find(|r| r.header("ce_type") == Some(type_) && r.key.as_deref() == Some(key))
+            .unwrap_or_else(|| panic!("no {type_} for {key}"));
+        Outgoing {
+            topic: topic.clone(),
+            key: key.to_owned(),
+            value: record.value.clone().unwrap_or_default(),
+            headers: record.headers.iter().filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))).collect(),
+        }
+    };
+    let fired = copy("reminder.fired", &fires_id);
+    let stale = copy("reminder.scheduled", &cancelled_id);
+    produce(crate::broker::brokers(), &[fired.clone(), fired, stale]);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(receiver.calls().len(), 1, "a duplicate reminder.fired is not delivered again");
+    assert_eq!(reminders(&app, &cancelled_id).await[0]["state"], "cancelled", "a stale schedule does not resurrect it");
+}
