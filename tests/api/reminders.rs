@@ -352,13 +352,20 @@ async fn duplicate_fired_and_stale_scheduled_events_change_nothing() {
     let app = spawn_app_with_events().await;
     let (receiver, url) = Receiver::start().await;
     set_webhook(&app, &url).await;
-    let fires = app.create_task(USER, &json!({"title": "once", "reminders": [in_secs(1.0)]})).await;
-    let cancelled = app.create_task(USER, &json!({"title": "cancelled", "reminders": [in_secs(3.0)]})).await;
+    let fires = app
+        .create_task(USER, &json!({"title": "once", "reminders": [in_secs(1.0)]}))
+        .await;
+    let cancelled = app
+        .create_task(USER, &json!({"title": "cancelled", "reminders": [in_secs(3.0)]}))
+        .await;
     let cancelled_id = cancelled["id"].as_str().expect("id").to_owned();
     assert_eq!(app.action(USER, &cancelled_id, "complete").await.status(), 200);
     assert_eq!(wait_for_calls(&receiver, 1, Duration::from_secs(10)).await, 1);
     let fires_id = fires["id"].as_str().expect("id").to_owned();
-    assert_eq!(wait_for_state(&app, &fires_id, "delivered", Duration::from_secs(10)).await[0]["state"], "delivered");
+    assert_eq!(
+        wait_for_state(&app, &fires_id, "delivered", Duration::from_secs(10)).await[0]["state"],
+        "delivered"
+    );
 
     // Replay every reminder record so far: the fired one twice more, and the cancelled task's
     // old reminder.scheduled (version 1) after its cancellation (version 2).
@@ -373,13 +380,25 @@ async fn duplicate_fired_and_stale_scheduled_events_change_nothing() {
             topic: topic.clone(),
             key: key.to_owned(),
             value: record.value.clone().unwrap_or_default(),
-            headers: record.headers.iter().filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))).collect(),
+            headers: record
+                .headers
+                .iter()
+                .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
+                .collect(),
         }
     };
     let fired = copy("reminder.fired", &fires_id);
     let stale = copy("reminder.scheduled", &cancelled_id);
     produce(crate::broker::brokers(), &[fired.clone(), fired, stale]);
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert_eq!(receiver.calls().len(), 1, "a duplicate reminder.fired is not delivered again");
-    assert_eq!(reminders(&app, &cancelled_id).await[0]["state"], "cancelled", "a stale schedule does not resurrect it");
+    assert_eq!(
+        receiver.calls().len(),
+        1,
+        "a duplicate reminder.fired is not delivered again"
+    );
+    assert_eq!(
+        reminders(&app, &cancelled_id).await[0]["state"],
+        "cancelled",
+        "a stale schedule does not resurrect it"
+    );
 }
