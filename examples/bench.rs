@@ -430,12 +430,7 @@ async fn pipeline(database_url: &str, brokers: &str, events: u32, fetch_wait_max
 }
 
 fn kafka_settings(brokers: &str, fetch_wait_max_ms: u32) -> taskstream::config::KafkaSettings {
-    #[derive(Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        kafka: taskstream::config::KafkaSettings,
-    }
-    let mut kafka = Wrapper::parse_from(["bench"]).kafka;
+    let mut kafka = taskstream::config::KafkaSettings::defaults();
     kafka.brokers = brokers.to_owned();
     kafka.fetch_wait_max_ms = fetch_wait_max_ms;
     kafka

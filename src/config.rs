@@ -312,6 +312,16 @@ pub struct KafkaSettings {
 }
 
 impl KafkaSettings {
+    /// The settings with no flags given (environment variables still apply, as clap reads them).
+    pub fn defaults() -> Self {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            kafka: KafkaSettings,
+        }
+        <Wrapper as clap::Parser>::parse_from(["taskstream"]).kafka
+    }
+
     /// Checks what clap's types cannot express.
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.brokers.trim().is_empty() {

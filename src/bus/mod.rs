@@ -8,5 +8,5 @@ mod producer;
 pub mod topics;
 
 pub use client::{ErrorLog, Kafka};
-pub use producer::{producer_record, record_headers, Outgoing, Publisher};
+pub use producer::{record_headers, Outgoing, Publisher};
 pub use topics::TopicNames;

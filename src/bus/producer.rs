@@ -9,16 +9,6 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use super::Kafka;
 
 /// A record to publish.
-pub fn producer_record<'a>(topic: &'a str, key: &'a str, payload: &'a [u8], headers: OwnedHeaders) -> Outgoing<'a> {
-    Outgoing {
-        topic,
-        key,
-        payload,
-        headers,
-    }
-}
-
-/// A record to publish.
 pub struct Outgoing<'a> {
     pub topic: &'a str,
     pub key: &'a str,
@@ -64,10 +54,6 @@ impl Publisher {
             .into_iter()
             .map(|result| result.map(|_| ()).map_err(|(error, _)| error.to_string()))
             .collect()
-    }
-
-    pub fn inner(&self) -> &FutureProducer {
-        &self.producer
     }
 }
 

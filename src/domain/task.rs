@@ -405,13 +405,6 @@ impl Task {
     }
 }
 
-/// What a write did to a task, for the caller to answer with and to turn into events.
-#[derive(Debug, Clone)]
-pub struct TaskChanges {
-    pub before: Option<Task>,
-    pub after: Task,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use chrono::TimeDelta;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{record_headers, Kafka, Publisher};
+use crate::bus::{record_headers, Kafka, Outgoing, Publisher};
 use crate::events::Topic;
 use crate::store::{Backend, OutboxRow, Store, OUTBOX_CHANNEL};
 
@@ -142,13 +142,11 @@ impl Relay {
         let records = rows
             .iter()
             .zip(&names)
-            .map(|(row, topic)| {
-                crate::bus::producer_record(
-                    topic,
-                    &row.record_key,
-                    row.payload.as_bytes(),
-                    record_headers(&row.header_pairs()),
-                )
+            .map(|(row, topic)| Outgoing {
+                topic,
+                key: &row.record_key,
+                payload: row.payload.as_bytes(),
+                headers: record_headers(&row.header_pairs()),
             })
             .collect();
         let results = self.publisher.send_all(records).await;

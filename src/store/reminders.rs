@@ -284,18 +284,6 @@ impl Store {
     pub async fn append_events(&self, tx: &mut Tx, events: &[Event]) -> anyhow::Result<()> {
         outbox::append(tx, self.backend, events).await
     }
-
-    /// Writes `events` to the outbox in a transaction of their own.
-    ///
-    /// # Errors
-    /// A database failure.
-    pub async fn publish_events(&self, events: &[Event]) -> anyhow::Result<()> {
-        let mut tx = self.begin().await?;
-        outbox::append(&mut tx, self.backend, events).await?;
-        tx.commit().await.context("commit events")?;
-        self.outbox_signal.notify_one();
-        Ok(())
-    }
 }
 
 /// A reminder fired this much after its moment counts as late (the scheduler was down).

@@ -8,7 +8,6 @@ use std::process::{Child, Command};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use taskstream::config::KafkaSettings;
 
 static BROKERS: OnceLock<String> = OnceLock::new();
@@ -23,12 +22,7 @@ pub fn kafka_settings(prefix: &str) -> KafkaSettings {
 }
 
 pub fn kafka_settings_for(brokers: &str, prefix: &str) -> KafkaSettings {
-    #[derive(Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        kafka: KafkaSettings,
-    }
-    let mut kafka = Wrapper::parse_from(["test"]).kafka;
+    let mut kafka = KafkaSettings::defaults();
     kafka.brokers = brokers.to_owned();
     kafka.topic_prefix = prefix.to_owned();
     kafka.fetch_wait_max_ms = 10;
