@@ -250,6 +250,14 @@ pub struct KafkaSettings {
     )]
     pub fetch_wait_max_ms: u32,
 
+    /// A name for this process that stays the same across its restarts and is unique among
+    /// the running processes (e.g. a StatefulSet pod name). With it, a restarted process
+    /// takes its partitions back at once (Kafka static membership, `group.instance.id`) and
+    /// its relay lease too, instead of waiting for its dead predecessor's session and lease
+    /// to run out. Two live processes must never share one.
+    #[arg(long = "instance-id", env = "TASKSTREAM_INSTANCE_ID", global = true)]
+    pub instance_id: Option<String>,
+
     /// Prefix of every topic name (e.g. "prod.").
     #[arg(
         long = "topic-prefix",
@@ -336,6 +344,12 @@ impl KafkaSettings {
                     "{} needs KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE",
                     self.security_protocol.as_str()
                 );
+            }
+        }
+        if let Some(id) = &self.instance_id {
+            let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+            if id.is_empty() || id.len() > 100 || !id.chars().all(fine) {
+                bail!("TASKSTREAM_INSTANCE_ID must be 1 to 100 letters, digits, '.', '_' or '-' (got {id:?})");
             }
         }
         if let Some(bad) = self.properties.iter().find(|p| !p.contains('=')) {

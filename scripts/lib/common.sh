@@ -19,6 +19,57 @@ ensure_tansu() {
     cargo install tansu --locked --version "$TANSU_VERSION" --no-default-features --features libsql
 }
 
+# The test runner: one process per test, timeouts, slow-test reports (.config/nextest.toml).
+ensure_nextest() {
+    if cargo nextest --version >/dev/null 2>&1; then
+        return
+    fi
+    say "installing cargo-nextest (once per machine)"
+    cargo install cargo-nextest --locked
+}
+
+# Prints suites, passed, failed, skipped, time and the slowest tests from nextest's JUnit
+# reports in DIR; TOTAL is the wall time of the whole run in seconds.
+summarise_junit() {
+    local dir="$1" total="$2"
+    python3 - "$dir" "$total" <<'PY'
+import glob, os, sys, xml.etree.ElementTree as ET
+directory, total = sys.argv[1], int(sys.argv[2])
+rows, slow, failed_names = [], [], []
+for path in sorted(glob.glob(os.path.join(directory, "*.xml"))):
+    suite = os.path.basename(path)[:-4]
+    cases = ET.parse(path).getroot().iter("testcase")
+    passed = failed = skipped = 0
+    seconds = 0.0
+    for case in cases:
+        t = float(case.get("time", 0) or 0)
+        seconds += t
+        name = f"{case.get('classname')}::{case.get('name')}"
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed += 1
+            failed_names.append(f"{suite}: {name}")
+        elif case.find("skipped") is not None:
+            skipped += 1
+        else:
+            passed += 1
+        if t >= 20:
+            slow.append((t, suite, name))
+    rows.append((suite, passed, failed, skipped, seconds))
+print("
+==> summary")
+print(f"{'suite':<60} {'passed':>6} {'failed':>6} {'skipped':>7} {'test-s':>8}")
+for suite, p, f, s, t in rows:
+    print(f"{suite[:60]:<60} {p:>6} {f:>6} {s:>7} {t:>8.1f}")
+for name in failed_names:
+    print(f"FAILED  {name}")
+if slow:
+    print("slow tests (>= 20 s):")
+    for t, suite, name in sorted(slow, reverse=True):
+        print(f"  {t:7.1f} s  {name}  [{suite[:40]}]")
+print(f"total wall time {total // 60} min {total % 60} s")
+PY
+}
+
 # A virtualenv with the independent Kafka client the tests drive (confluent-kafka, jsonschema).
 VENV="${TASKSTREAM_VENV:-$HOME/.cache/taskstream-venv}"
 ensure_test_python() {

@@ -19,6 +19,7 @@ use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::ClientContext;
 use tokio_util::sync::CancellationToken;
 
+use super::closing::Detached;
 use super::dlq::{self, Failure};
 use super::{Kafka, Publisher};
 use crate::events::{Event, Topic};
@@ -162,13 +163,23 @@ pub async fn run<H: Handler>(
             },
         )
         .set("fetch.wait.max.ms", kafka.settings().fetch_wait_max_ms.to_string())
-        .set("session.timeout.ms", "10000");
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "1000");
+    if let (Membership::Shared, Some(instance)) = (membership, &kafka.settings().instance_id) {
+        // Static membership: the restarted process is the same member, so the broker hands its
+        // partitions straight back instead of waiting out the dead member's session (and
+        // Tansu 0.6.0, which can leave a group with an empty assignment after a crash when a
+        // new member replaces a dead leader, never gets there).
+        config.set("group.instance.id", format!("{instance}-{}", handler.name()));
+    }
     // KAFKA_PROPERTIES win over the runtime's defaults, except the offset discipline.
     kafka.apply_overrides(&mut config);
     config.set("enable.auto.offset.store", "false");
-    let consumer: StreamConsumer<CommitOnRevoke> = config
-        .create_with_context(CommitOnRevoke)
-        .context("cannot create the Kafka consumer")?;
+    let consumer: Detached<StreamConsumer<CommitOnRevoke>> = Detached::new(
+        config
+            .create_with_context(CommitOnRevoke)
+            .context("cannot create the Kafka consumer")?,
+    );
     let topics: Vec<String> = handler.topics().iter().map(|t| kafka.topics.name(*t)).collect();
     let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer.subscribe(&refs).context("cannot subscribe")?;
@@ -207,17 +218,18 @@ pub async fn run<H: Handler>(
 }
 
 /// Commits stored offsets and leaves the group. These librdkafka calls block, and with the
-/// broker gone they can block for long: they run on a blocking thread, and the stop goes on
+/// broker gone they can block for ever: they run on a detached thread, and the stop goes on
 /// after a bounded wait (uncommitted records are then redelivered, which the inbox absorbs).
-async fn leave(consumer: StreamConsumer<CommitOnRevoke>, role: &'static str) {
-    let closing = tokio::task::spawn_blocking(move || {
-        if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
-            tracing::debug!(%error, "final commit (nothing to commit is fine)");
-        }
-        consumer.unsubscribe();
-        drop(consumer); // closes: leaves the group
-    });
-    if tokio::time::timeout(LEAVE_TIMEOUT, closing).await.is_err() {
+async fn leave(consumer: Detached<StreamConsumer<CommitOnRevoke>>, role: &'static str) {
+    let left = consumer
+        .close(LEAVE_TIMEOUT, |consumer| {
+            if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
+                tracing::debug!(%error, "final commit (nothing to commit is fine)");
+            }
+            consumer.unsubscribe();
+        })
+        .await;
+    if !left {
         tracing::warn!(
             role,
             "could not commit and leave the group within {LEAVE_TIMEOUT:?}; stopping anyway"

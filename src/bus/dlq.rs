@@ -9,7 +9,7 @@ use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::producer::Outgoing;
-use super::{record_headers, Kafka, Publisher};
+use super::{record_headers, Detached, Kafka, Publisher};
 use crate::events::Topic;
 
 /// Header names added to a parked record, next to the original headers.
@@ -134,13 +134,15 @@ impl Filter {
 /// # Errors
 /// When the broker cannot be read.
 pub fn list(kafka: &Kafka, filter: &Filter) -> anyhow::Result<Vec<Parked>> {
-    let consumer: BaseConsumer = kafka
-        .base_config()?
-        .set("group.id", format!("taskstream-dlq-reader-{}", uuid::Uuid::new_v4()))
-        .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", kafka.settings().fetch_wait_max_ms.to_string())
-        .create()
-        .context("cannot create the DLQ reader")?;
+    let consumer: Detached<BaseConsumer> = Detached::new(
+        kafka
+            .base_config()?
+            .set("group.id", format!("taskstream-dlq-reader-{}", uuid::Uuid::new_v4()))
+            .set("enable.auto.commit", "false")
+            .set("fetch.wait.max.ms", kafka.settings().fetch_wait_max_ms.to_string())
+            .create()
+            .context("cannot create the DLQ reader")?,
+    );
     let topics: Vec<Topic> = filter.topic.map_or_else(|| Topic::ALL.to_vec(), |t| vec![t]);
     let mut found = Vec::new();
     for topic in topics {

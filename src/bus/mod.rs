@@ -2,11 +2,13 @@
 //! shares, and the dead-letter topics.
 
 mod client;
+mod closing;
 pub mod consumer;
 pub mod dlq;
 mod producer;
 pub mod topics;
 
 pub use client::{ErrorLog, Kafka};
+pub use closing::Detached;
 pub use producer::{record_headers, Outgoing, Publisher};
 pub use topics::TopicNames;

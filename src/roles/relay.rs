@@ -50,12 +50,18 @@ pub struct Relay {
 
 impl Relay {
     pub fn new(store: Store, kafka: Kafka, publisher: Publisher, settings: RelaySettings) -> Self {
+        // A restarted relay with a stable instance id takes its own lease back at once.
+        let holder = kafka
+            .settings()
+            .instance_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         Self {
             store,
             kafka,
             publisher,
             settings,
-            holder: uuid::Uuid::new_v4().to_string(),
+            holder,
         }
     }
 

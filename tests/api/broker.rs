@@ -4,11 +4,13 @@
 //! A test that needs to stop, restart or secure its broker starts a [`PrivateBroker`].
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use taskstream::config::KafkaSettings;
+
+use crate::process::{die_with_parent, Guarded};
 
 static BROKERS: OnceLock<String> = OnceLock::new();
 
@@ -75,14 +77,7 @@ fn start_shared() -> String {
     let port = free_port();
     let dir = tempfile::tempdir().expect("broker dir").keep();
     let mut command = tansu_command(&dir, port, port, &[]);
-    // SAFETY: prctl is async-signal-safe and touches only the child.
-    unsafe {
-        use std::os::unix::process::CommandExt;
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
+    die_with_parent(&mut command);
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = sender.send(command.spawn().map(|_| ()));
@@ -106,7 +101,7 @@ pub struct PrivateBroker {
     pub port: u16,
     pub advertised: u16,
     extra: Vec<String>,
-    child: Option<Child>,
+    child: Option<Guarded>,
     starts: usize,
 }
 
@@ -139,17 +134,14 @@ impl PrivateBroker {
     /// kill -9.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+            child.kill();
         }
     }
 
     /// Starts again with the same port and store.
     pub fn resume(&mut self) {
-        let child = tansu_command(&self.dir, self.port, self.advertised, &self.extra)
-            .spawn()
-            .expect("start tansu");
-        self.child = Some(child);
+        let mut command = tansu_command(&self.dir, self.port, self.advertised, &self.extra);
+        self.child = Some(Guarded::spawn(&mut command, "tansu broker"));
         self.starts += 1;
         wait_ready(&self.dir, self.starts);
     }
@@ -165,5 +157,6 @@ impl PrivateBroker {
 impl Drop for PrivateBroker {
     fn drop(&mut self) {
         self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

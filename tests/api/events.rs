@@ -228,17 +228,23 @@ async fn duplicates_change_nothing_and_poison_goes_to_the_dlq_with_provenance() 
 }
 
 async fn wait_for_parked(kafka: &Kafka, count: usize) -> Vec<dlq::Parked> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let kafka = kafka.clone();
-        let parked = tokio::task::spawn_blocking(move || dlq::list(&kafka, &dlq::Filter::default()).expect("list dlq"))
-            .await
-            .expect("join");
-        if parked.len() >= count || std::time::Instant::now() > deadline {
-            return parked;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    crate::process::wait_for(
+        &format!("{count} records on the DLQs"),
+        crate::helpers::WAIT,
+        || async {
+            let kafka = kafka.clone();
+            let parked =
+                tokio::task::spawn_blocking(move || dlq::list(&kafka, &dlq::Filter::default()).expect("list dlq"))
+                    .await
+                    .expect("join");
+            if parked.len() >= count {
+                Ok(parked)
+            } else {
+                Err(format!("{} parked", parked.len()))
+            }
+        },
+    )
+    .await
 }
 
 #[tokio::test]
@@ -296,13 +302,14 @@ async fn a_replayed_record_is_applied_once() {
 
 /// Waits until the user has `count` tasks; returns them.
 pub async fn wait_for_tasks(app: &TestApp, count: usize) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
+    crate::process::wait_for(&format!("{count} tasks"), crate::helpers::WAIT, || async {
         let page: Value = app.list(USER, "limit=200").await.json().await.expect("list");
         let items = page["items"].as_array().cloned().unwrap_or_default();
-        if items.len() >= count || std::time::Instant::now() > deadline {
-            return items;
+        if items.len() >= count {
+            Ok(items)
+        } else {
+            Err(format!("{} tasks", items.len()))
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }

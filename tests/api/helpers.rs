@@ -228,32 +228,53 @@ impl TestApp {
 
     /// Waits until the task's history has `count` entries; returns them.
     pub async fn wait_for_history(&self, user: &str, id: &str, count: usize) -> Vec<Value> {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
+        crate::process::wait_for(&format!("{count} history entries of task {id}"), WAIT, || async {
             let history = self.history(user, id).await;
-            if history.len() >= count || std::time::Instant::now() > deadline {
-                return history;
+            if history.len() >= count {
+                Ok(history)
+            } else {
+                Err(format!("{} entries", history.len()))
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 }
 
-/// A `taskstream` process of a test's own; killed (-9) when dropped.
-pub struct WorkerProcess(pub std::process::Child);
+/// How long a test waits for something the pipeline does in well under a second when the
+/// machine is idle: generous, because a shared machine can be slow, and only an upper bound.
+pub const WAIT: Duration = Duration::from_secs(60);
 
-impl Drop for WorkerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+/// The environment entry naming a worker's instance: a restart with the same name takes its
+/// partitions straight back (static group membership).
+pub fn instance(name: &str) -> (&'static str, String) {
+    ("TASKSTREAM_INSTANCE_ID", name.to_owned())
+}
+
+/// A `taskstream` process of a test's own; killed (-9) when dropped.
+pub struct WorkerProcess(crate::process::Guarded);
+
+impl WorkerProcess {
+    /// kill -9, now.
+    pub fn kill(&mut self) {
+        self.0.kill();
+    }
+
+    pub fn signal(&self, signal: i32) {
+        self.0.signal(signal);
+    }
+
+    /// Waits for it to exit on its own, failing the test after `limit`.
+    pub async fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        self.0.wait_exit(limit).await
     }
 }
 
 impl TestApp {
     /// `taskstream worker --role <role>` as its own process, on this app's database and
     /// topics, with extra environment variables.
-    pub fn start_worker(&self, role: &str, env: &[(&str, String)]) -> std::process::Child {
-        std::process::Command::new(env!("CARGO_BIN_EXE_taskstream"))
+    pub fn start_worker(&self, role: &str, env: &[(&str, String)]) -> WorkerProcess {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_taskstream"));
+        command
             .args(["worker", "--role", role])
             .env("DATABASE_URL", &self.database_url)
             .env("TASKSTREAM_JWT_SECRET", SECRET)
@@ -261,8 +282,10 @@ impl TestApp {
             .env("TASKSTREAM_TOPIC_PREFIX", &self.kafka.topic_prefix)
             .env("KAFKA_FETCH_WAIT_MAX_MS", "10")
             .env("TASKSTREAM_LOG", "error,rdkafka=off,librdkafka=off")
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .spawn()
-            .expect("start worker process")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+        WorkerProcess(crate::process::Guarded::spawn(
+            &mut command,
+            &format!("taskstream worker --role {role}"),
+        ))
     }
 }

@@ -3,9 +3,16 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::process::run_bounded;
+
+/// The client's own waits are bounded (metadata 10 s, 30 s per partition); this is the
+/// outer bound should it hang anyway.
+const CLIENT_LIMIT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Record {
@@ -58,8 +65,8 @@ fn script() -> String {
 /// test on any violation).
 pub fn consume_validated(brokers: &str, topics: &[String]) -> Vec<Record> {
     let schemas = format!("{}/schemas", env!("CARGO_MANIFEST_DIR"));
-    let output = Command::new(python())
-        .args([
+    let output = run_bounded(
+        Command::new(python()).args([
             &script(),
             "consume",
             "--brokers",
@@ -68,9 +75,11 @@ pub fn consume_validated(brokers: &str, topics: &[String]) -> Vec<Record> {
             &topics.join(","),
             "--schemas",
             &schemas,
-        ])
-        .output()
-        .expect("run the independent client");
+        ]),
+        b"",
+        CLIENT_LIMIT,
+        "the independent consumer",
+    );
     assert!(
         output.status.success(),
         "independent client failed: {}",
@@ -84,20 +93,16 @@ pub fn consume_validated(brokers: &str, topics: &[String]) -> Vec<Record> {
 
 /// Produces `records` in order through the independent client.
 pub fn produce(brokers: &str, records: &[Outgoing]) {
-    let mut child = Command::new(python())
-        .args([&script(), "produce", "--brokers", brokers])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run the independent client");
-    {
-        let stdin = child.stdin.as_mut().expect("stdin");
-        for record in records {
-            writeln!(stdin, "{}", serde_json::to_string(record).expect("json")).expect("write");
-        }
+    let mut input = Vec::new();
+    for record in records {
+        writeln!(input, "{}", serde_json::to_string(record).expect("json")).expect("write");
     }
-    let output = child.wait_with_output().expect("wait");
+    let output = run_bounded(
+        Command::new(python()).args([&script(), "produce", "--brokers", brokers]),
+        &input,
+        CLIENT_LIMIT,
+        "the independent producer",
+    );
     assert!(
         output.status.success(),
         "independent producer failed: {}",

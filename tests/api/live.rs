@@ -74,6 +74,22 @@ impl Sse {
         }
     }
 
+    /// The next event about `task_id` (others, such as readiness probes, are skipped).
+    async fn next_about(&mut self, task_id: &str, what: &str) -> Received {
+        let deadline = tokio::time::Instant::now() + crate::helpers::WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let event = self
+                .next(left)
+                .await
+                .unwrap_or_else(|| panic!("no {what} for task {task_id} within {:?}", crate::helpers::WAIT));
+            let value: serde_json::Value = serde_json::from_str(&event.data).unwrap_or_default();
+            if value["task_id"] == task_id {
+                return event;
+            }
+        }
+    }
+
     /// Events until `within` passes without one.
     async fn drain(&mut self, within: Duration) -> Vec<Received> {
         let mut out = Vec::new();
@@ -89,18 +105,16 @@ async fn the_stream_carries_the_callers_changes_and_reminders_and_resumes() {
     let app = spawn_app_with_events().await;
     let mut alice = Sse::open(&app, "alice", None).await;
     let mut bob = Sse::open(&app, "bob", None).await;
-    tokio::time::sleep(Duration::from_secs(2)).await; // the live consumer joined
+    wait_until_live(&app, &mut alice).await;
 
     let fire_at = taskstream::time::format(chrono::Utc::now() + chrono::TimeDelta::seconds(2));
     let task = app
         .create_task("alice", &json!({"title": "live", "reminders": [fire_at]}))
         .await;
     let id = task["id"].as_str().expect("id").to_owned();
-    let created = alice.next(Duration::from_secs(10)).await.expect("task.created");
+    let created = alice.next_about(&id, "task.created").await;
     assert_eq!(created.kind, "task.created");
-    let value: serde_json::Value = serde_json::from_str(&created.data).expect("json");
-    assert_eq!(value["task_id"], id.as_str());
-    let fired = alice.next(Duration::from_secs(10)).await.expect("reminder.fired");
+    let fired = alice.next_about(&id, "reminder.fired").await;
     assert_eq!(fired.kind, "reminder.fired");
     assert!(
         bob.drain(Duration::from_millis(500)).await.is_empty(),
@@ -115,19 +129,32 @@ async fn the_stream_carries_the_callers_changes_and_reminders_and_resumes() {
         200
     );
     assert_eq!(app.action("alice", &id, "complete").await.status(), 200);
-    tokio::time::sleep(Duration::from_secs(1)).await;
     let mut resumed = Sse::open(&app, "alice", Some(&last)).await;
-    let kinds: Vec<String> = resumed
-        .drain(Duration::from_secs(2))
-        .await
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
-    assert_eq!(kinds, ["task.updated", "task.completed"]);
+    let updated = resumed.next_about(&id, "task.updated after the resume").await;
+    let completed = resumed.next_about(&id, "task.completed after the resume").await;
+    assert_eq!(
+        [updated.kind, completed.kind],
+        ["task.updated", "task.completed"],
+        "the gap replayed in order"
+    );
 
     let mut unknown = Sse::open(&app, "alice", Some("not-buffered")).await;
-    assert_eq!(
-        unknown.next(Duration::from_secs(5)).await.expect("resync").kind,
-        "resync"
-    );
+    assert_eq!(unknown.next(crate::helpers::WAIT).await.expect("resync").kind, "resync");
+}
+
+/// The live role joins its group from the latest offset, some time after the API answers:
+/// probe with throwaway tasks until the stream carries one.
+async fn wait_until_live(app: &TestApp, stream: &mut Sse) {
+    let deadline = tokio::time::Instant::now() + crate::helpers::WAIT;
+    loop {
+        app.create_task("alice", &json!({"title": "probe"})).await;
+        if stream.next(Duration::from_secs(1)).await.is_some() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the live stream carried no probe task within {:?}",
+            crate::helpers::WAIT
+        );
+    }
 }

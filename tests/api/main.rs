@@ -6,6 +6,7 @@ mod broker;
 mod helpers;
 mod kafka_client;
 mod live;
+mod process;
 
 mod errors;
 mod events;

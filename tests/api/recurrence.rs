@@ -1,13 +1,14 @@
 //! Repeating tasks end to end: completing an occurrence creates exactly one next one, in
 //! the task's time zone, through the real broker and the recurrence role.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use taskstream::startup::Parts;
 
-use crate::helpers::{spawn, spawn_app_with_events, TestApp, WorkerProcess};
+use crate::helpers::{instance, spawn, spawn_app_with_events, TestApp, WAIT};
 use crate::kafka_client::{consume_validated, produce, Outgoing};
+use crate::process::wait_for;
 
 const USER: &str = "rhea";
 
@@ -28,16 +29,17 @@ async fn series(app: &TestApp, series_id: &str) -> Vec<Value> {
         .collect()
 }
 
-/// Waits until the series has `count` occurrences (or `within` passes); returns them.
-async fn wait_for_series(app: &TestApp, series_id: &str, count: usize, within: Duration) -> Vec<Value> {
-    let deadline = Instant::now() + within;
-    loop {
+/// Waits until the series has `count` occurrences; returns them.
+async fn wait_for_series(app: &TestApp, series_id: &str, count: usize) -> Vec<Value> {
+    wait_for(&format!("{count} occurrences of series {series_id}"), WAIT, || async {
         let all = series(app, series_id).await;
-        if all.len() >= count || Instant::now() > deadline {
-            return all;
+        if all.len() >= count {
+            Ok(all)
+        } else {
+            Err(format!("{} occurrences", all.len()))
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    })
+    .await
 }
 
 async fn create(app: &TestApp, body: Value) -> String {
@@ -70,12 +72,9 @@ async fn completing_an_occurrence_creates_exactly_one_next_in_the_tasks_time_zon
     let app = spawn_app_with_events().await;
     let first = create(&app, daily(json!({}))).await;
     complete(&app, &first).await;
-    let completed_at = Instant::now();
-    let all = wait_for_series(&app, &first, 2, Duration::from_secs(10)).await;
-    let took = completed_at.elapsed();
+    // How fast is the benchmark's question (BENCHMARKS.md); here only that it happens.
+    let all = wait_for_series(&app, &first, 2).await;
     assert_eq!(all.len(), 2, "{all:?}");
-    // The benchmark measures this latency; here only a loose bound, the machine is shared.
-    assert!(took < Duration::from_secs(3), "the next occurrence took {took:?}");
     let next = &all[1];
     // 2030-03-31 is after the spring-forward change: 09:00 Berlin is now 07:00 UTC.
     assert_eq!(next["due_at"], "2030-03-29T08:00:00.000000Z");
@@ -100,10 +99,10 @@ async fn completing_an_occurrence_creates_exactly_one_next_in_the_tasks_time_zon
 
     // Across the DST change the wall-clock time stays 09:00.
     complete(&app, next["id"].as_str().expect("id")).await;
-    let all = wait_for_series(&app, &first, 3, Duration::from_secs(10)).await;
+    let all = wait_for_series(&app, &first, 3).await;
     let third = &all[2];
     complete(&app, third["id"].as_str().expect("id")).await;
-    let all = wait_for_series(&app, &first, 4, Duration::from_secs(10)).await;
+    let all = wait_for_series(&app, &first, 4).await;
     let dues: Vec<&str> = all.iter().filter_map(|t| t["due_at"].as_str()).collect();
     assert_eq!(
         dues,
@@ -121,21 +120,22 @@ async fn duplicates_replays_and_a_second_completion_never_make_a_second_copy() {
     let app = spawn_app_with_events().await;
     let first = create(&app, daily(json!({}))).await;
     complete(&app, &first).await;
-    assert_eq!(wait_for_series(&app, &first, 2, Duration::from_secs(10)).await.len(), 2);
+    assert_eq!(wait_for_series(&app, &first, 2).await.len(), 2);
 
     // Reopen and complete again: another series.advance for the same occurrence.
     assert_eq!(app.action(USER, &first, "reopen").await.status(), 200);
     complete(&app, &first).await;
     // The same advance record injected twice more by an independent client.
     let topic = app.topic("task-recurrence");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let records = loop {
+    let records = wait_for("two series.advance records", WAIT, || async {
         let records = consume_validated(crate::broker::brokers(), std::slice::from_ref(&topic));
-        if records.len() >= 2 || Instant::now() > deadline {
-            break records;
+        if records.len() >= 2 {
+            Ok(records)
+        } else {
+            Err(format!("{} records", records.len()))
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     assert_eq!(records.len(), 2, "one series.advance per completion");
     let copy = &records[0];
     let outgoing = Outgoing {
@@ -158,17 +158,18 @@ async fn count_ends_the_series_and_marks_the_last_occurrence() {
     let app = spawn_app_with_events().await;
     let first = create(&app, daily(json!({"recurrence": "FREQ=DAILY;COUNT=2"}))).await;
     complete(&app, &first).await;
-    let all = wait_for_series(&app, &first, 2, Duration::from_secs(10)).await;
+    let all = wait_for_series(&app, &first, 2).await;
     let second = all[1]["id"].as_str().expect("id").to_owned();
     complete(&app, &second).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let last = loop {
+    let last = wait_for("series_ended on the last occurrence", WAIT, || async {
         let task: Value = app.get_task(USER, &second).await.json().await.expect("json");
-        if task["series_ended"] == true || Instant::now() > deadline {
-            break task;
+        if task["series_ended"] == true {
+            Ok(task)
+        } else {
+            Err(task.to_string())
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    })
+    .await;
     assert_eq!(last["series_ended"], true);
     assert_eq!(series(&app, &first).await.len(), 2, "COUNT=2 makes two occurrences");
 }
@@ -178,15 +179,15 @@ async fn until_ends_the_series() {
     let app = spawn_app_with_events().await;
     let first = create(&app, daily(json!({"recurrence": "FREQ=DAILY;UNTIL=20300328T235959Z"}))).await;
     complete(&app, &first).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    wait_for("series_ended set by UNTIL", WAIT, || async {
         let task: Value = app.get_task(USER, &first).await.json().await.expect("json");
         if task["series_ended"] == true {
-            break;
+            Ok(())
+        } else {
+            Err(task.to_string())
         }
-        assert!(Instant::now() < deadline, "series_ended never set");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
     assert_eq!(series(&app, &first).await.len(), 1);
 }
 
@@ -227,7 +228,7 @@ async fn completion_mode_counts_from_the_completion_day() {
     )
     .await;
     complete(&app, &first).await;
-    let all = wait_for_series(&app, &first, 2, Duration::from_secs(10)).await;
+    let all = wait_for_series(&app, &first, 2).await;
     let today = chrono::Utc::now().date_naive();
     let expected = format!("{}T09:00:00.000000Z", today + chrono::Days::new(3));
     assert_eq!(
@@ -246,7 +247,7 @@ async fn editing_the_rule_applies_from_the_next_occurrence_on() {
         .await;
     assert_eq!(patched.status(), 200);
     complete(&app, &first).await;
-    let all = wait_for_series(&app, &first, 2, Duration::from_secs(10)).await;
+    let all = wait_for_series(&app, &first, 2).await;
     assert_eq!(
         all[1]["due_at"], "2030-04-04T07:00:00.000000Z",
         "a week later, 09:00 Berlin summer time"
@@ -314,14 +315,13 @@ async fn two_recurrence_processes_and_a_kill_9_still_make_one_next_occurrence_ea
         complete(&app, id).await;
     }
     // A worker killed -9 right after it starts working, then two at once.
-    let mut doomed = app.start_worker("recurrence", &[]);
+    let mut doomed = app.start_worker("recurrence", &[instance("r1")]);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    doomed.kill().expect("kill -9");
-    doomed.wait().expect("reap");
-    let _a = WorkerProcess(app.start_worker("recurrence", &[]));
-    let _b = WorkerProcess(app.start_worker("recurrence", &[]));
+    doomed.kill();
+    let _a = app.start_worker("recurrence", &[instance("r1")]); // the same instance, restarted
+    let _b = app.start_worker("recurrence", &[instance("r2")]);
     for id in &firsts {
-        let all = wait_for_series(&app, id, 2, Duration::from_secs(60)).await;
+        let all = wait_for_series(&app, id, 2).await;
         assert_eq!(all.len(), 2, "series {id}: {all:?}");
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -350,7 +350,7 @@ async fn deleting_with_series_true_stops_the_series() {
         .await
         .expect("send");
     assert_eq!(deleted.status(), 204);
-    let _worker = WorkerProcess(app.start_worker("recurrence", &[]));
+    let _worker = app.start_worker("recurrence", &[]);
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert!(
         series(&app, &first).await.is_empty(),

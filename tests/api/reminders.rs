@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use taskstream::roles::notifier::signature;
 use taskstream::startup::Parts;
 
-use crate::helpers::{assert_problem, spawn, spawn_app_with_events, TestApp, WorkerProcess};
+use crate::helpers::{assert_problem, instance, spawn, spawn_app_with_events, TestApp, WAIT};
+use crate::process::wait_for;
 
 const USER: &str = "remy";
 
@@ -78,23 +79,28 @@ async fn reminders(app: &TestApp, id: &str) -> Vec<Value> {
     response.json().await.expect("json")
 }
 
-async fn wait_for_state(app: &TestApp, id: &str, state: &str, within: Duration) -> Vec<Value> {
-    let deadline = Instant::now() + within;
-    loop {
+async fn wait_for_state(app: &TestApp, id: &str, state: &str) -> Vec<Value> {
+    wait_for(&format!("every reminder of task {id} {state}"), WAIT, || async {
         let all = reminders(app, id).await;
-        if all.iter().all(|r| r["state"] == state) || Instant::now() > deadline {
-            return all;
+        if all.iter().all(|r| r["state"] == state) {
+            Ok(all)
+        } else {
+            Err(format!("{all:?}"))
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
-async fn wait_for_calls(receiver: &Receiver, count: usize, within: Duration) -> usize {
-    let deadline = Instant::now() + within;
-    while receiver.calls().len() < count && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    receiver.calls().len()
+async fn wait_for_calls(receiver: &Receiver, count: usize) -> usize {
+    wait_for(&format!("{count} webhook calls"), WAIT, || async {
+        let calls = receiver.calls().len();
+        if calls >= count {
+            Ok(calls)
+        } else {
+            Err(format!("{calls} calls"))
+        }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -109,7 +115,7 @@ async fn a_reminder_fires_on_time_and_is_delivered_once_signed() {
     let id = task["id"].as_str().expect("id");
     assert_eq!(reminders(&app, id).await[0]["state"], "pending");
 
-    assert_eq!(wait_for_calls(&receiver, 1, Duration::from_secs(10)).await, 1);
+    assert_eq!(wait_for_calls(&receiver, 1).await, 1);
     let (headers, body, received) = receiver.calls()[0].clone();
     let moment = chrono::DateTime::parse_from_rfc3339(&fire_at)
         .expect("instant")
@@ -128,7 +134,7 @@ async fn a_reminder_fires_on_time_and_is_delivered_once_signed() {
     assert_eq!(payload["title"], "Call the dentist");
     assert_eq!(payload["late"], false);
 
-    let states = wait_for_state(&app, id, "delivered", Duration::from_secs(10)).await;
+    let states = wait_for_state(&app, id, "delivered").await;
     assert_eq!(states[0]["state"], "delivered");
     assert!(states[0]["late_ms"].as_i64().expect("late_ms") < 1000);
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -194,7 +200,7 @@ async fn a_failing_webhook_is_retried_then_parked_and_recorded_failed() {
         .create_task(USER, &json!({"title": "flaky", "reminders": [in_secs(1.0)]}))
         .await;
     let id = task["id"].as_str().expect("id");
-    let states = wait_for_state(&app, id, "failed", Duration::from_secs(30)).await;
+    let states = wait_for_state(&app, id, "failed").await;
     assert_eq!(states[0]["state"], "failed");
     assert_eq!(receiver.calls().len(), 5, "one call per attempt");
     let kafka = taskstream::bus::Kafka::new(app.kafka.clone());
@@ -274,14 +280,14 @@ async fn two_schedulers_fire_each_reminder_once() {
     let app = spawn(without_scheduler).await;
     let (receiver, url) = Receiver::start().await;
     set_webhook(&app, &url).await;
-    let _a = WorkerProcess(app.start_worker("scheduler", &[]));
-    let _b = WorkerProcess(app.start_worker("scheduler", &[]));
+    let _a = app.start_worker("scheduler", &[instance("s1")]);
+    let _b = app.start_worker("scheduler", &[instance("s2")]);
     tokio::time::sleep(Duration::from_secs(2)).await;
     for i in 0..20 {
         app.create_task(USER, &json!({"title": format!("r{i}"), "reminders": [in_secs(2.0)]}))
             .await;
     }
-    assert_eq!(wait_for_calls(&receiver, 20, Duration::from_secs(20)).await, 20);
+    assert_eq!(wait_for_calls(&receiver, 20).await, 20);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut ids: Vec<String> = receiver
         .calls()
@@ -306,26 +312,23 @@ async fn a_scheduler_killed_before_the_moment_fires_late_once_after_restart() {
     let app = spawn(without_scheduler).await;
     let (receiver, url) = Receiver::start().await;
     set_webhook(&app, &url).await;
-    let scheduler = app.start_worker("scheduler", &[]);
+    let mut scheduler = app.start_worker("scheduler", &[instance("s1")]);
     let task = app
         .create_task(USER, &json!({"title": "late", "reminders": [in_secs(2.0)]}))
         .await;
     let id = task["id"].as_str().expect("id");
     tokio::time::sleep(Duration::from_millis(1000)).await; // schedule taken in, moment not yet come
-    drop(WorkerProcess(scheduler)); // kill -9
+    scheduler.kill(); // kill -9
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(receiver.calls().is_empty(), "nothing fires while no scheduler runs");
-    let _restarted = WorkerProcess(app.start_worker("scheduler", &[]));
-    assert_eq!(wait_for_calls(&receiver, 1, Duration::from_secs(15)).await, 1);
+    let _restarted = app.start_worker("scheduler", &[instance("s1")]);
+    assert_eq!(wait_for_calls(&receiver, 1).await, 1);
     let payload: Value = serde_json::from_slice(&receiver.calls()[0].1).expect("json");
     assert_eq!(payload["late"], true);
     assert!(payload["late_ms"].as_i64().expect("late_ms") >= 1000);
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(receiver.calls().len(), 1, "fired once");
-    assert_eq!(
-        wait_for_state(&app, id, "delivered", Duration::from_secs(5)).await[0]["state"],
-        "delivered"
-    );
+    assert_eq!(wait_for_state(&app, id, "delivered").await[0]["state"], "delivered");
 }
 
 #[tokio::test]
@@ -338,9 +341,8 @@ async fn a_reminder_older_than_the_grace_is_recorded_missed_not_sent() {
         .create_task(USER, &json!({"title": "too late", "reminders": [in_secs(-10.0)]}))
         .await;
     let id = task["id"].as_str().expect("id");
-    let _scheduler =
-        WorkerProcess(app.start_worker("scheduler", &[("TASKSTREAM_REMINDER_GRACE_SECS", "2".to_owned())]));
-    let states = wait_for_state(&app, id, "missed", Duration::from_secs(15)).await;
+    let _scheduler = app.start_worker("scheduler", &[("TASKSTREAM_REMINDER_GRACE_SECS", "2".to_owned())]);
+    let states = wait_for_state(&app, id, "missed").await;
     assert_eq!(states[0]["state"], "missed");
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(receiver.calls().is_empty(), "a missed reminder is not sent");
@@ -360,10 +362,10 @@ async fn duplicate_fired_and_stale_scheduled_events_change_nothing() {
         .await;
     let cancelled_id = cancelled["id"].as_str().expect("id").to_owned();
     assert_eq!(app.action(USER, &cancelled_id, "complete").await.status(), 200);
-    assert_eq!(wait_for_calls(&receiver, 1, Duration::from_secs(10)).await, 1);
+    assert_eq!(wait_for_calls(&receiver, 1).await, 1);
     let fires_id = fires["id"].as_str().expect("id").to_owned();
     assert_eq!(
-        wait_for_state(&app, &fires_id, "delivered", Duration::from_secs(10)).await[0]["state"],
+        wait_for_state(&app, &fires_id, "delivered").await[0]["state"],
         "delivered"
     );
 

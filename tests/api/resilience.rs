@@ -2,13 +2,14 @@
 //! with SIGKILL, a clean stop on SIGTERM.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use taskstream::startup::Parts;
 
 use crate::broker::{self, PrivateBroker};
-use crate::helpers::{spawn, spawn_with, TestApp, SECRET};
+use crate::helpers::{instance, spawn, spawn_with, TestApp, SECRET, WAIT};
+use crate::process::{wait_for, Guarded};
 
 const USER: &str = "rita";
 
@@ -51,14 +52,7 @@ async fn writes_succeed_with_the_broker_down_and_their_events_arrive_in_order_on
 }
 
 async fn wait_long(app: &TestApp, id: &str, count: usize) -> Vec<serde_json::Value> {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let history = app.history(USER, id).await;
-        if history.len() >= count || Instant::now() > deadline {
-            return history;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    app.wait_for_history(USER, id, count).await
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
@@ -69,15 +63,44 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
     n
 }
 
-async fn wait_for_count(app: &TestApp, sql: &str, at_least: i64, within: Duration) -> i64 {
-    let deadline = Instant::now() + within;
-    loop {
+async fn wait_for_count(app: &TestApp, sql: &str, at_least: i64) -> i64 {
+    wait_for(&format!("{at_least} from {sql}"), WAIT, || async {
         let n = count(app, sql).await;
-        if n >= at_least || Instant::now() > deadline {
-            return n;
+        if n >= at_least {
+            Ok(n)
+        } else {
+            Err(n.to_string())
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    })
+    .await
+}
+
+async fn create_tasks(app: &TestApp, range: std::ops::Range<i64>) {
+    let bodies: Vec<_> = range.map(|i| json!({ "title": format!("task {i}") })).collect();
+    for chunk in bodies.chunks(50) {
+        futures_util::future::join_all(chunk.iter().map(|body| app.create_task(USER, body))).await;
     }
+}
+
+/// A transaction that holds the audit role's tables: its next write waits inside its own
+/// transaction until this is dropped (SQLite: the database's write lock; PostgreSQL: the
+/// audit log, so the test's own relay is not held).
+async fn hold_audit_tables(app: &TestApp) -> sqlx::AnyConnection {
+    sqlx::any::install_default_drivers();
+    let mut connection = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.database_url)
+        .await
+        .expect("connect");
+    let statements: &[&str] = if app.database_url.starts_with("sqlite") {
+        &["BEGIN IMMEDIATE"]
+    } else {
+        &["BEGIN", "LOCK TABLE audit_log IN EXCLUSIVE MODE"]
+    };
+    for statement in statements {
+        sqlx::Executor::execute(&mut connection, *statement)
+            .await
+            .expect("hold the audit tables");
+    }
+    connection
 }
 
 #[tokio::test]
@@ -89,56 +112,51 @@ async fn a_consumer_killed_mid_stream_loses_nothing_and_doubles_nothing_and_stop
         roles: vec![],
     })
     .await;
-    const TASKS: i64 = 300;
-    for chunk in 0..(TASKS / 50) {
-        let bodies: Vec<_> = (0..50)
-            .map(|i| json!({ "title": format!("task {chunk}-{i}") }))
-            .collect();
-        futures_util::future::join_all(bodies.iter().map(|body| app.create_task(USER, body))).await;
-    }
+    const HALF: i64 = 150;
+    create_tasks(&app, 0..HALF).await;
+    let mut worker = app.start_worker("audit", &[instance("a1")]);
+    wait_for_count(&app, "SELECT COUNT(*) FROM audit_log", HALF).await;
 
-    let mut worker = app.start_worker("audit", &[]);
-    let before_kill = wait_for_count(&app, "SELECT COUNT(*) FROM audit_log", 30, Duration::from_secs(60)).await;
-    assert!(before_kill >= 30, "the worker applied {before_kill} events");
-    worker.kill().expect("kill -9");
-    worker.wait().expect("reap");
-    let at_kill = count(&app, "SELECT COUNT(*) FROM audit_log").await;
-    assert!(
-        at_kill < TASKS,
-        "killed too late to be mid-stream ({at_kill} of {TASKS})"
-    );
-
-    let mut worker = app.start_worker("audit", &[]);
-    let applied = wait_for_count(&app, "SELECT COUNT(*) FROM audit_log", TASKS, Duration::from_secs(180)).await;
-    assert_eq!(applied, TASKS, "every event applied after the restart");
-    assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM inbox WHERE consumer = 'audit'").await,
-        TASKS,
-        "each exactly once"
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Mid-stream by construction, whatever the machine's speed: pause the worker, put the
+    // second half on the topic, hold the tables it writes, let it go on. It takes records in
+    // but cannot commit one of them; the kill lands there.
+    worker.signal(libc::SIGSTOP);
+    create_tasks(&app, HALF..2 * HALF).await;
+    wait_for_count(
+        &app,
+        "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NOT NULL",
+        2 * HALF,
+    )
+    .await;
+    let held = hold_audit_tables(&app).await;
+    worker.signal(libc::SIGCONT);
+    tokio::time::sleep(Duration::from_millis(500)).await; // let it fetch and block (not needed for the verdict)
+    worker.kill();
+    drop(held);
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM audit_log").await,
-        TASKS,
-        "no late doubles"
+        HALF,
+        "the kill came with the second half on the topic and none of it applied"
+    );
+
+    let mut worker = app.start_worker("audit", &[instance("a1")]);
+    let applied = wait_for_count(&app, "SELECT COUNT(*) FROM audit_log", 2 * HALF).await;
+    assert_eq!(applied, 2 * HALF, "every event applied after the restart");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM inbox WHERE consumer = 'audit'").await,
+        2 * HALF,
+        "each exactly once"
     );
 
     // Promise 8: SIGTERM → finish, commit, leave the group, exit 0 well within 30 s.
-    let stopping = Instant::now();
-    unsafe {
-        libc::kill(worker.id() as i32, libc::SIGTERM);
-    }
-    let status = loop {
-        if let Some(status) = worker.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            stopping.elapsed() < Duration::from_secs(30),
-            "worker did not stop within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    worker.signal(libc::SIGTERM);
+    let status = worker.wait_exit(Duration::from_secs(30)).await;
     assert!(status.success(), "worker exited with {status}");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM audit_log").await,
+        2 * HALF,
+        "no late doubles"
+    );
 }
 
 #[tokio::test]
@@ -146,36 +164,27 @@ async fn every_role_stops_within_30_s_on_sigterm_even_with_the_broker_gone() {
     let mut broker = PrivateBroker::start();
     let data = tempfile::tempdir().expect("data dir");
     let port = broker::free_port();
-    let mut process = Command::new(env!("CARGO_BIN_EXE_taskstream"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_taskstream"));
+    command
         .args(["all", "--listen", &format!("127.0.0.1:{port}")])
         .env("TASKSTREAM_DATA_DIR", data.path())
         .env("TASKSTREAM_JWT_SECRET", SECRET)
         .env("KAFKA_BOOTSTRAP_SERVERS", broker.address())
         .env("KAFKA_FETCH_WAIT_MAX_MS", "10")
-        .env("TASKSTREAM_LOG", "error")
-        .spawn()
-        .expect("start taskstream all");
+        .env("TASKSTREAM_LOG", "error");
+    let mut process = Guarded::spawn(&mut command, "taskstream all");
     let ready = format!("http://127.0.0.1:{port}/readyz");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while reqwest::get(&ready).await.map(|r| r.status().as_u16()).ok() != Some(200) {
-        assert!(Instant::now() < deadline, "never ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await; // consumers joined their groups
+    wait_for("taskstream all to be ready", WAIT, || async {
+        match reqwest::get(&ready).await {
+            Ok(response) if response.status() == 200 => Ok(()),
+            Ok(response) => Err(response.status().to_string()),
+            Err(error) => Err(error.to_string()),
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await; // consumers joining their groups (either way is a valid case)
     broker.stop();
-    let stopping = Instant::now();
-    unsafe {
-        libc::kill(process.id() as i32, libc::SIGTERM);
-    }
-    let status = loop {
-        if let Some(status) = process.try_wait().expect("wait") {
-            break status;
-        }
-        if stopping.elapsed() > Duration::from_secs(30) {
-            let _ = process.kill();
-            panic!("taskstream all did not stop within 30 s of SIGTERM");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    process.signal(libc::SIGTERM);
+    let status = process.wait_exit(Duration::from_secs(30)).await;
     assert!(status.success(), "exited with {status}");
 }

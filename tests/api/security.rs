@@ -3,7 +3,7 @@
 //! how Redpanda Cloud is reached.
 
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
@@ -13,12 +13,13 @@ use taskstream::startup::Parts;
 
 use crate::broker::{self, free_port, PrivateBroker};
 use crate::helpers::spawn_with;
+use crate::process::{run_bounded, Guarded};
 
 const USER: &str = "sam";
 
 fn create_broker_user(port: u16, name: &str, password: &str) {
-    let status = Command::new("tansu")
-        .args([
+    let output = run_bounded(
+        Command::new("tansu").args([
             "user",
             "create",
             "--broker",
@@ -27,10 +28,16 @@ fn create_broker_user(port: u16, name: &str, password: &str) {
             "scram256",
             name,
             password,
-        ])
-        .status()
-        .expect("tansu user create");
-    assert!(status.success());
+        ]),
+        b"",
+        Duration::from_secs(60),
+        "tansu user create",
+    );
+    assert!(
+        output.status.success(),
+        "tansu user create: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 fn sasl(brokers: &str, protocol: SecurityProtocol, password: &str) -> KafkaSettings {
@@ -88,11 +95,12 @@ async fn sasl_scram_sha_256_right_password_works_and_a_wrong_one_is_refused() {
 /// A CA and a certificate for 127.0.0.1 signed by it, in `dir`.
 fn make_certificates(dir: &Path) {
     let run = |args: &[&str]| {
-        let status = Command::new("openssl")
-            .current_dir(dir)
-            .args(args)
-            .output()
-            .expect("openssl");
+        let status = run_bounded(
+            Command::new("openssl").current_dir(dir).args(args),
+            b"",
+            Duration::from_secs(60),
+            "openssl",
+        );
         assert!(
             status.status.success(),
             "openssl {args:?}: {}",
@@ -146,16 +154,7 @@ fn make_certificates(dir: &Path) {
     ]);
 }
 
-struct Stunnel(Child);
-
-impl Drop for Stunnel {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_stunnel(dir: &Path, accept: u16, connect: u16) -> Stunnel {
+fn start_stunnel(dir: &Path, accept: u16, connect: u16) -> Guarded {
     let config = format!(
         "foreground = yes\npid =\n[kafka]\naccept = 127.0.0.1:{accept}\nconnect = 127.0.0.1:{connect}\ncert = {0}/server.pem\nkey = {0}/server.key\n",
         dir.display()
@@ -166,19 +165,24 @@ fn start_stunnel(dir: &Path, accept: u16, connect: u16) -> Stunnel {
     } else {
         "stunnel"
     };
-    let child = Command::new(binary)
-        .arg(dir.join("stunnel.conf"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(dir.join("stunnel.log")).expect("log"))
-        .spawn()
-        .expect("start stunnel (Debian package stunnel4)");
-    for _ in 0..100 {
+    let child = Guarded::spawn(
+        Command::new(binary)
+            .arg(dir.join("stunnel.conf"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("stunnel.log")).expect("log")),
+        "stunnel (Debian package stunnel4)",
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
         if std::net::TcpStream::connect(("127.0.0.1", accept)).is_ok() {
-            return Stunnel(child);
+            return child;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("stunnel did not listen; see {}", dir.join("stunnel.log").display());
+    panic!(
+        "stunnel did not listen within 20 s; see {}",
+        dir.join("stunnel.log").display()
+    );
 }
 
 #[tokio::test]
