@@ -406,6 +406,7 @@ async fn pipeline(database_url: &str, brokers: &str, events: u32, fetch_wait_max
             publisher,
             Arc::new(Audit),
             Retry::default(),
+            taskstream::bus::Stalls::default(),
             consumer_stop,
         )
         .await

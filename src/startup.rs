@@ -14,7 +14,7 @@ use crate::api::live::{Live, LiveHub};
 use crate::api::{self, AppState, BrokerProbe};
 use crate::auth::Auth;
 use crate::bus::consumer::{self, Retry};
-use crate::bus::{topics, Kafka, Publisher};
+use crate::bus::{topics, Kafka, Publisher, Stalls};
 use crate::config::{CommonSettings, HttpSettings, KafkaSettings, RoleSettings};
 use crate::roles::notifier::Notifier;
 use crate::roles::relay::{Relay, RelaySettings};
@@ -63,6 +63,8 @@ pub struct Application {
     database_url: String,
     parts: Parts,
     roles: RoleSettings,
+    /// Roles of this process waiting for a dependency; /readyz reports them.
+    stalls: Stalls,
 }
 
 impl Application {
@@ -90,6 +92,7 @@ impl Application {
             database_url,
             parts,
             roles: common.roles.clone(),
+            stalls: Stalls::default(),
         })
     }
 
@@ -126,6 +129,7 @@ impl Application {
                 broker: BrokerProbe::new(Arc::new(probe)),
                 own_address: listener.local_addr().ok(),
                 live: hub.clone(),
+                stalls: self.stalls.clone(),
             };
             let stop = shutdown.clone();
             parts.spawn(async move {
@@ -138,14 +142,15 @@ impl Application {
         if needs_broker || live.is_some() {
             let publisher = Publisher::new(&self.kafka)?;
             if let Some(hub) = live {
-                let (kafka, store, publisher, stop) = (
+                let (kafka, store, publisher, stalls, stop) = (
                     self.kafka.clone(),
                     self.store.clone(),
                     publisher.clone(),
+                    self.stalls.clone(),
                     shutdown.clone(),
                 );
                 parts.spawn(async move {
-                    consumer::run(&kafka, store, publisher, Arc::new(Live(hub)), Retry::default(), stop).await
+                    consumer::run(&kafka, store, publisher, Arc::new(Live(hub)), Retry::default(), stalls, stop).await
                 });
             }
             if self.parts.relay {
@@ -205,20 +210,21 @@ impl Application {
         publisher: &Publisher,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
-        let (kafka, store, publisher, stop) = (
+        let (kafka, store, publisher, stalls, stop) = (
             self.kafka.clone(),
             self.store.clone(),
             publisher.clone(),
+            self.stalls.clone(),
             shutdown.clone(),
         );
         let retry = Retry::default();
         match role {
             Role::Audit => {
-                parts.spawn(async move { consumer::run(&kafka, store, publisher, Arc::new(Audit), retry, stop).await });
+                parts.spawn(async move { consumer::run(&kafka, store, publisher, Arc::new(Audit), retry, stalls, stop).await });
             }
             Role::Recurrence => {
                 let handler = Arc::new(Repeat::new(store.clone()));
-                parts.spawn(async move { consumer::run(&kafka, store, publisher, handler, retry, stop).await });
+                parts.spawn(async move { consumer::run(&kafka, store, publisher, handler, retry, stalls, stop).await });
             }
             Role::Scheduler => {
                 let settings = SchedulerSettings {
@@ -227,11 +233,11 @@ impl Application {
                 };
                 let scheduler = Arc::new(Scheduler::new(store.clone(), settings));
                 parts.spawn(scheduler.clone().run_timer(shutdown.clone()));
-                parts.spawn(async move { consumer::run(&kafka, store, publisher, scheduler, retry, stop).await });
+                parts.spawn(async move { consumer::run(&kafka, store, publisher, scheduler, retry, stalls, stop).await });
             }
             Role::Notifier => {
                 let notifier = Arc::new(Notifier::new(store.clone(), self.roles.webhook_timeout())?);
-                parts.spawn(async move { consumer::run(&kafka, store, publisher, notifier, retry, stop).await });
+                parts.spawn(async move { consumer::run(&kafka, store, publisher, notifier, retry, stalls, stop).await });
             }
         }
         Ok(())

@@ -21,7 +21,8 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The process can serve: its database and its broker answer.
+/// The process can serve: its database and its broker answer, and none of its roles is
+/// waiting for a dependency.
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses((status = 200, description = "Ready"), (status = 503, description = "A dependency is down", body = super::Problem, content_type = "application/problem+json")))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -35,12 +36,22 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         Err(_) => Err("database: no answer within 2 s".to_owned()),
     };
     let broker = broker.map_err(|error| format!("broker: {error}"));
+    let stalled: Vec<String> = state
+        .stalls
+        .current()
+        .into_iter()
+        .map(|(role, why)| format!("role {role} waiting: {why}"))
+        .collect();
     match (database, broker) {
-        (Ok(()), Ok(())) => Ok(Json(
-            json!({ "status": "ready", "checks": { "database": "ok", "broker": "ok" } }),
+        (Ok(()), Ok(())) if stalled.is_empty() => Ok(Json(
+            json!({ "status": "ready", "checks": { "database": "ok", "broker": "ok", "roles": "ok" } }),
         )),
         (database, broker) => {
-            let failed: Vec<String> = [database.err(), broker.err()].into_iter().flatten().collect();
+            let failed: Vec<String> = [database.err(), broker.err()]
+                .into_iter()
+                .flatten()
+                .chain(stalled)
+                .collect();
             tracing::warn!(checks = ?failed, "not ready");
             Err(ApiError::Unavailable(format!("not ready: {}", failed.join("; "))))
         }

@@ -32,6 +32,8 @@ pub struct AppState {
     pub live: live::LiveHub,
     /// Where this API listens, so a webhook cannot point back at it.
     pub own_address: Option<std::net::SocketAddr>,
+    /// Roles of this process waiting for a dependency.
+    pub stalls: crate::bus::Stalls,
 }
 
 /// Asks the broker for metadata, for /readyz.

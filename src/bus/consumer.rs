@@ -3,17 +3,22 @@
 //! For each record: decode and validate it; in one database transaction claim the event in
 //! the role's inbox and apply the role's effect; commit; only then store the offset
 //! (enable.auto.offset.store=false), so a crash before the commit means redelivery and a
-//! redelivery means an inbox hit (promise 3). Transient failures are retried in place with
-//! capped exponential backoff, which keeps the partition's order. A record that does not
-//! decode, or fails permanently, or runs out of retries, is parked on `<topic>.dlq` with its
-//! provenance and the partition moves on (promise 4). On shutdown the loop stops fetching,
-//! finishes the record in hand, commits and leaves the group (promise 8).
+//! redelivery means an inbox hit (promise 3). Failures are retried in place with capped
+//! exponential backoff, which keeps the partition's order. An outage of the database is not
+//! the record's fault: it is retried until it passes, with the role reported stalled (and
+//! /readyz not ready) meanwhile (promise 11). Other transient failures get a few attempts. A
+//! record that does not decode, fails permanently (a handler panic included), or runs out of
+//! attempts is parked on `<topic>.dlq` with its provenance and the partition moves on
+//! (promise 4). On shutdown the loop stops fetching, finishes the record in hand, commits and
+//! leaves the group (promise 8).
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::FutureExt;
 use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::ClientContext;
@@ -21,9 +26,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::closing::Detached;
 use super::dlq::{self, Failure};
-use super::{Kafka, Publisher};
+use super::{Kafka, Publisher, Stalls};
 use crate::events::{Event, Topic};
-use crate::store::{Store, Tx};
+use crate::store::{is_outage, Store, Tx};
 
 /// Why a handler could not apply an event.
 #[derive(Debug, thiserror::Error)]
@@ -85,9 +90,13 @@ pub enum Membership {
 /// Retry policy for transient failures.
 #[derive(Debug, Clone, Copy)]
 pub struct Retry {
+    /// Attempts for a transient failure that is not an outage (outages retry without limit).
     pub attempts: u32,
     pub first_backoff: Duration,
     pub max_backoff: Duration,
+    /// Longest one attempt may take: well under max.poll.interval.ms (300 s), so a stuck
+    /// attempt is retried instead of costing the consumer its group membership.
+    pub attempt_deadline: Duration,
 }
 
 impl Default for Retry {
@@ -96,6 +105,7 @@ impl Default for Retry {
             attempts: 5,
             first_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
+            attempt_deadline: Duration::from_secs(60),
         }
     }
 }
@@ -134,6 +144,7 @@ pub async fn run<H: Handler>(
     publisher: Publisher,
     handler: Arc<H>,
     retry: Retry,
+    stalls: Stalls,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let membership = handler.membership();
@@ -190,6 +201,7 @@ pub async fn run<H: Handler>(
         publisher,
         handler,
         retry,
+        stalls,
         shutdown: shutdown.clone(),
     };
     loop {
@@ -199,10 +211,13 @@ pub async fn run<H: Handler>(
         };
         match message {
             Ok(message) => {
-                if worker.process(&message).await.is_stored() {
-                    consumer.store_offset_from_message(&message).context("store offset")?;
-                } else {
+                if !worker.process(&message).await.is_stored() {
                     break; // stopping mid-retry: the record is redelivered later
+                }
+                if let Err(error) = consumer.store_offset_from_message(&message) {
+                    // E.g. the partition was revoked meanwhile: its next owner redelivers the
+                    // record and the inbox absorbs it.
+                    tracing::warn!(%error, "could not store the offset; the record will be redelivered");
                 }
             }
             Err(error) => {
@@ -256,6 +271,7 @@ struct Worker<'k, H> {
     publisher: Publisher,
     handler: Arc<H>,
     retry: Retry,
+    stalls: Stalls,
     shutdown: CancellationToken,
 }
 
@@ -272,9 +288,29 @@ impl<H: Handler> Worker<'_, H> {
             Err(error) => return self.park(message, &error.to_string(), 1).await,
         };
         let mut attempt = 0;
+        let mut outage = 0;
         loop {
             attempt += 1;
-            let error = match self.apply(&event).await {
+            let result = self.attempt(&event).await;
+            if let Err(HandlerError::Transient(error)) = &result {
+                if is_outage(error) {
+                    // Not the record's fault: not an attempt; retry until the database is back.
+                    attempt -= 1;
+                    outage += 1;
+                    let why = format!("{error:#}");
+                    tracing::warn!(event_id = %event.header.event_id, outage, error = why, "database unavailable; retrying");
+                    self.stalls.stall(self.handler.name(), why);
+                    if !self.pause(self.retry.backoff(outage - 1)).await {
+                        return Outcome::Interrupted;
+                    }
+                    continue;
+                }
+            }
+            if outage > 0 {
+                self.stalls.clear(self.handler.name());
+                outage = 0;
+            }
+            let error = match result {
                 Ok(()) => return Outcome::Done,
                 Err(HandlerError::Permanent(error)) => format!("{error:#}"),
                 Err(HandlerError::Transient(error)) if attempt >= self.retry.attempts => {
@@ -293,6 +329,23 @@ impl<H: Handler> Worker<'_, H> {
                 self.handler.parked(&event, &error).await;
             }
             return outcome;
+        }
+    }
+
+    /// One attempt, within the deadline; a panic in the handler is a permanent failure of
+    /// this record, never the end of the process.
+    async fn attempt(&self, event: &Event) -> Result<(), HandlerError> {
+        let applying = AssertUnwindSafe(self.apply(event)).catch_unwind();
+        match tokio::time::timeout(self.retry.attempt_deadline, applying).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(panic)) => Err(HandlerError::Permanent(anyhow::anyhow!(
+                "the handler panicked: {}",
+                panic_message(panic.as_ref())
+            ))),
+            Err(_) => Err(HandlerError::Transient(anyhow::anyhow!(
+                "no result within {:?}",
+                self.retry.attempt_deadline
+            ))),
         }
     }
 
@@ -365,4 +418,12 @@ impl<H: Handler> Worker<'_, H> {
             () = tokio::time::sleep(duration) => true,
         }
     }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned())
 }

@@ -6,9 +6,11 @@ mod closing;
 pub mod consumer;
 pub mod dlq;
 mod producer;
+mod stalls;
 pub mod topics;
 
 pub use client::{ErrorLog, Kafka};
 pub use closing::Detached;
 pub use producer::{record_headers, Outgoing, Publisher};
+pub use stalls::Stalls;
 pub use topics::TopicNames;

@@ -7,6 +7,7 @@
 
 mod audit;
 mod dialect;
+mod fault;
 mod idempotency;
 mod inbox;
 mod list;
@@ -27,6 +28,7 @@ use tokio::sync::Notify;
 
 pub use audit::AuditEntry;
 pub use dialect::Backend;
+pub use fault::is_outage;
 pub use idempotency::{IdempotencyRequest, StoredResponse};
 pub use inbox::Tx;
 pub use list::{Cursor, ListQuery, Page, SortField, SortOrder};

@@ -33,7 +33,7 @@ impl Drop for TestApp {
 }
 
 /// The database URL for one test: a fresh SQLite file, or a fresh PostgreSQL database.
-async fn fresh_database(data_dir: &std::path::Path) -> Option<String> {
+pub async fn fresh_database(data_dir: &std::path::Path) -> Option<String> {
     match std::env::var("TASKSTREAM_TEST_BACKEND").as_deref() {
         Ok("postgres") => {
             let admin_url =

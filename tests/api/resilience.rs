@@ -188,3 +188,106 @@ async fn every_role_stops_within_30_s_on_sigterm_even_with_the_broker_gone() {
     let status = process.wait_exit(Duration::from_secs(30)).await;
     assert!(status.success(), "exited with {status}");
 }
+
+/// `taskstream all` as a process of the test's own, on `database_url`, with a stable
+/// instance id (what an operator sets so a restart resumes at once).
+fn start_all(data: &std::path::Path, database_url: &str, port: u16, prefix: &str) -> Guarded {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_taskstream"));
+    command
+        .args(["all", "--listen", &format!("127.0.0.1:{port}")])
+        .env("TASKSTREAM_DATA_DIR", data)
+        .env("DATABASE_URL", database_url)
+        .env("TASKSTREAM_JWT_SECRET", SECRET)
+        .env("TASKSTREAM_INSTANCE_ID", "node-1")
+        .env("KAFKA_BOOTSTRAP_SERVERS", broker::brokers())
+        .env("TASKSTREAM_TOPIC_PREFIX", prefix)
+        .env("KAFKA_FETCH_WAIT_MAX_MS", "10")
+        .env("TASKSTREAM_LOG", "error");
+    Guarded::spawn(&mut command, "taskstream all")
+}
+
+async fn count_at(database_url: &str, sql: &str) -> i64 {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(database_url).await.expect("connect");
+    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.expect("count");
+    pool.close().await;
+    n
+}
+
+async fn wait_for_delivered(database_url: &str, at_least: i64) -> i64 {
+    let sql = "SELECT COUNT(*) FROM reminder_schedule WHERE state = 'delivered'";
+    wait_for(&format!("{at_least} reminders delivered"), WAIT, || async {
+        let n = count_at(database_url, sql).await;
+        if n >= at_least {
+            Ok(n)
+        } else {
+            Err(format!("{n} delivered"))
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn after_a_kill_9_and_a_restart_every_due_reminder_is_delivered_once() {
+    let data = tempfile::tempdir().expect("data dir");
+    let database_url = crate::helpers::fresh_database(data.path())
+        .await
+        .expect("database");
+    let port = broker::free_port();
+    let prefix = format!("crash{}.", uuid::Uuid::new_v4().simple());
+    let mut process = start_all(data.path(), &database_url, port, &prefix);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    wait_for("taskstream all to be ready", WAIT, || async {
+        match client.get(format!("{base}/readyz")).send().await {
+            Ok(response) if response.status() == 200 => Ok(()),
+            Ok(response) => Err(response.status().to_string()),
+            Err(error) => Err(error.to_string()),
+        }
+    })
+    .await;
+    let token = taskstream::auth::Auth::new(&taskstream::config::Secret::new(SECRET))
+        .issue(
+            &taskstream::domain::UserId::parse(USER).expect("user"),
+            Duration::from_secs(3600),
+        )
+        .expect("token");
+
+    // 60 reminders falling due 100 ms apart, from 3 s on.
+    const REMINDERS: i64 = 60;
+    let start = chrono::Utc::now() + chrono::TimeDelta::seconds(3);
+    for i in 0..REMINDERS {
+        let fire_at = taskstream::time::format(start + chrono::TimeDelta::milliseconds(100 * i));
+        let response = client
+            .post(format!("{base}/api/v1/tasks"))
+            .bearer_auth(&token)
+            .json(&json!({ "title": format!("reminder {i}"), "reminders": [fire_at] }))
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(response.status(), 201);
+    }
+
+    // Killed once the burst is under way, restarted 2 s later.
+    let at_kill = wait_for_delivered(&database_url, 1).await;
+    process.kill();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let restarted = std::time::Instant::now();
+    let _process = start_all(data.path(), &database_url, port, &prefix);
+    wait_for_delivered(&database_url, REMINDERS).await;
+    eprintln!(
+        "killed with {at_kill} of {REMINDERS} delivered; all delivered {:?} after the restart",
+        restarted.elapsed()
+    );
+
+    for (what, sql) in [
+        ("deliveries (log channel)", "SELECT COUNT(*) FROM reminder_deliveries WHERE channel = 'log'"),
+        ("reminder.fired events", "SELECT COUNT(*) FROM outbox WHERE event_type = 'reminder.fired'"),
+        ("reminder.delivered events", "SELECT COUNT(*) FROM outbox WHERE event_type = 'reminder.delivered'"),
+    ] {
+        assert_eq!(count_at(&database_url, sql).await, REMINDERS, "{what}: one per reminder");
+    }
+}

@@ -1,0 +1,57 @@
+//! Which database failures belong to the infrastructure (retry until they pass) and which
+//! are verdicts on the work itself (retrying cannot help).
+
+/// True when `error` was caused by the database being away, overloaded or busy: a pool
+/// timeout, a lost connection, I/O, SQLite's busy/locked, PostgreSQL's connection,
+/// serialisation, shutdown and resource classes.
+pub fn is_outage(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| cause.downcast_ref::<sqlx::Error>().is_some_and(sqlx_outage))
+}
+
+fn sqlx_outage(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database) => database.code().is_some_and(|code| outage_code(&code)),
+        _ => false,
+    }
+}
+
+/// SQLite result codes (primary code in the low byte) and PostgreSQL SQLSTATEs.
+fn outage_code(code: &str) -> bool {
+    if let Ok(sqlite) = code.parse::<u32>() {
+        // SQLITE_BUSY 5, SQLITE_LOCKED 6, SQLITE_NOMEM 7, SQLITE_IOERR 10, SQLITE_FULL 13,
+        // SQLITE_CANTOPEN 14, SQLITE_PROTOCOL 15.
+        return matches!(sqlite & 0xff, 5 | 6 | 7 | 10 | 13 | 14 | 15);
+    }
+    code.starts_with("08") // connection exception
+        || code.starts_with("53") // insufficient resources
+        || code.starts_with("57P") // operator intervention: shutdown, cannot connect now
+        || code.starts_with("58") // system error
+        || code == "40001" // serialization failure
+        || code == "40P01" // deadlock detected
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outages_are_told_from_verdicts() {
+        assert!(is_outage(&anyhow::Error::new(sqlx::Error::PoolTimedOut).context("insert")));
+        assert!(!is_outage(&anyhow::Error::new(sqlx::Error::RowNotFound)));
+        assert!(!is_outage(&anyhow::anyhow!("not a database error")));
+        for code in ["5", "517", "6", "08006", "57P01", "40001", "40P01", "53300"] {
+            assert!(outage_code(code), "{code}");
+        }
+        for code in ["19", "2067", "23505", "22P02", "42P01"] {
+            assert!(!outage_code(code), "{code}");
+        }
+    }
+}
