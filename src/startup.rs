@@ -150,7 +150,16 @@ impl Application {
                     shutdown.clone(),
                 );
                 parts.spawn(async move {
-                    consumer::run(&kafka, store, publisher, Arc::new(Live(hub)), Retry::default(), stalls, stop).await
+                    consumer::run(
+                        &kafka,
+                        store,
+                        publisher,
+                        Arc::new(Live(hub)),
+                        Retry::default(),
+                        stalls,
+                        stop,
+                    )
+                    .await
                 });
             }
             if self.parts.relay {
@@ -220,7 +229,9 @@ impl Application {
         let retry = Retry::default();
         match role {
             Role::Audit => {
-                parts.spawn(async move { consumer::run(&kafka, store, publisher, Arc::new(Audit), retry, stalls, stop).await });
+                parts.spawn(async move {
+                    consumer::run(&kafka, store, publisher, Arc::new(Audit), retry, stalls, stop).await
+                });
             }
             Role::Recurrence => {
                 let handler = Arc::new(Repeat::new(store.clone()));
@@ -233,11 +244,14 @@ impl Application {
                 };
                 let scheduler = Arc::new(Scheduler::new(store.clone(), settings));
                 parts.spawn(scheduler.clone().run_timer(shutdown.clone()));
-                parts.spawn(async move { consumer::run(&kafka, store, publisher, scheduler, retry, stalls, stop).await });
+                parts.spawn(
+                    async move { consumer::run(&kafka, store, publisher, scheduler, retry, stalls, stop).await },
+                );
             }
             Role::Notifier => {
                 let notifier = Arc::new(Notifier::new(store.clone(), self.roles.webhook_timeout())?);
-                parts.spawn(async move { consumer::run(&kafka, store, publisher, notifier, retry, stalls, stop).await });
+                parts
+                    .spawn(async move { consumer::run(&kafka, store, publisher, notifier, retry, stalls, stop).await });
             }
         }
         Ok(())

@@ -18,18 +18,27 @@ fn sqlx_outage(error: &sqlx::Error) -> bool {
         | sqlx::Error::Tls(_)
         | sqlx::Error::Protocol(_)
         | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(database) => database.code().is_some_and(|code| outage_code(&code)),
+        sqlx::Error::Database(database) => {
+            let code = database.code().unwrap_or_default();
+            if database.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                code.parse().is_ok_and(sqlite_outage)
+            } else {
+                postgres_outage(&code)
+            }
+        }
         _ => false,
     }
 }
 
-/// SQLite result codes (primary code in the low byte) and PostgreSQL SQLSTATEs.
-fn outage_code(code: &str) -> bool {
-    if let Ok(sqlite) = code.parse::<u32>() {
-        // SQLITE_BUSY 5, SQLITE_LOCKED 6, SQLITE_NOMEM 7, SQLITE_IOERR 10, SQLITE_FULL 13,
-        // SQLITE_CANTOPEN 14, SQLITE_PROTOCOL 15.
-        return matches!(sqlite & 0xff, 5 | 6 | 7 | 10 | 13 | 14 | 15);
-    }
+/// SQLite result codes (the primary code is the low byte of an extended one):
+/// SQLITE_BUSY 5, SQLITE_LOCKED 6, SQLITE_NOMEM 7, SQLITE_IOERR 10, SQLITE_FULL 13,
+/// SQLITE_CANTOPEN 14, SQLITE_PROTOCOL 15.
+fn sqlite_outage(code: u32) -> bool {
+    matches!(code & 0xff, 5 | 6 | 7 | 10 | 13 | 14 | 15)
+}
+
+/// PostgreSQL SQLSTATEs.
+fn postgres_outage(code: &str) -> bool {
     code.starts_with("08") // connection exception
         || code.starts_with("53") // insufficient resources
         || code.starts_with("57P") // operator intervention: shutdown, cannot connect now
@@ -44,14 +53,22 @@ mod tests {
 
     #[test]
     fn outages_are_told_from_verdicts() {
-        assert!(is_outage(&anyhow::Error::new(sqlx::Error::PoolTimedOut).context("insert")));
+        assert!(is_outage(
+            &anyhow::Error::new(sqlx::Error::PoolTimedOut).context("insert")
+        ));
         assert!(!is_outage(&anyhow::Error::new(sqlx::Error::RowNotFound)));
         assert!(!is_outage(&anyhow::anyhow!("not a database error")));
-        for code in ["5", "517", "6", "08006", "57P01", "40001", "40P01", "53300"] {
-            assert!(outage_code(code), "{code}");
+        for code in [5, 517, 6, 10, 3338] {
+            assert!(sqlite_outage(code), "{code}");
         }
-        for code in ["19", "2067", "23505", "22P02", "42P01"] {
-            assert!(!outage_code(code), "{code}");
+        for code in [1, 19, 2067, 787] {
+            assert!(!sqlite_outage(code), "{code}");
+        }
+        for code in ["08006", "57P01", "40001", "40P01", "53300"] {
+            assert!(postgres_outage(code), "{code}");
+        }
+        for code in ["23505", "22P02", "42P01"] {
+            assert!(!postgres_outage(code), "{code}");
         }
     }
 }

@@ -230,9 +230,7 @@ async fn wait_for_delivered(database_url: &str, at_least: i64) -> i64 {
 #[tokio::test]
 async fn after_a_kill_9_and_a_restart_every_due_reminder_is_delivered_once() {
     let data = tempfile::tempdir().expect("data dir");
-    let database_url = crate::helpers::fresh_database(data.path())
-        .await
-        .expect("database");
+    let database_url = crate::helpers::fresh_database(data.path()).await.expect("database");
     let port = broker::free_port();
     let prefix = format!("crash{}.", uuid::Uuid::new_v4().simple());
     let mut process = start_all(data.path(), &database_url, port, &prefix);
@@ -284,10 +282,86 @@ async fn after_a_kill_9_and_a_restart_every_due_reminder_is_delivered_once() {
     );
 
     for (what, sql) in [
-        ("deliveries (log channel)", "SELECT COUNT(*) FROM reminder_deliveries WHERE channel = 'log'"),
-        ("reminder.fired events", "SELECT COUNT(*) FROM outbox WHERE event_type = 'reminder.fired'"),
-        ("reminder.delivered events", "SELECT COUNT(*) FROM outbox WHERE event_type = 'reminder.delivered'"),
+        (
+            "deliveries (log channel)",
+            "SELECT COUNT(*) FROM reminder_deliveries WHERE channel = 'log'",
+        ),
+        (
+            "reminder.fired events",
+            "SELECT COUNT(*) FROM outbox WHERE event_type = 'reminder.fired'",
+        ),
+        (
+            "reminder.delivered events",
+            "SELECT COUNT(*) FROM outbox WHERE event_type = 'reminder.delivered'",
+        ),
     ] {
-        assert_eq!(count_at(&database_url, sql).await, REMINDERS, "{what}: one per reminder");
+        assert_eq!(
+            count_at(&database_url, sql).await,
+            REMINDERS,
+            "{what}: one per reminder"
+        );
     }
+}
+
+#[tokio::test]
+async fn a_database_outage_longer_than_every_retry_parks_nothing_and_reports_not_ready() {
+    let app = spawn(|http| Parts {
+        http: Some(http),
+        relay: true,
+        roles: vec![taskstream::roles::Role::Audit],
+    })
+    .await;
+    let first = app.create_task(USER, &json!({"title": "before"})).await;
+    app.wait_for_history(USER, first["id"].as_str().expect("id"), 1).await;
+
+    // The audit role's tables held for longer than five attempts of five seconds each: on
+    // SQLite its writes fail busy (an outage, not a verdict on the record); on PostgreSQL
+    // they wait for the lock.
+    let task = app.create_task(USER, &json!({"title": "during"})).await;
+    let id = task["id"].as_str().expect("id").to_owned();
+    wait_for_count(&app, "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NOT NULL", 2).await;
+    let held = hold_audit_tables(&app).await;
+    if app.database_url.starts_with("sqlite") {
+        wait_for("/readyz to report the stalled audit role", WAIT, || async {
+            let response = app.client.get(app.url("/readyz")).send().await.expect("readyz");
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            if status == 503 && body.contains("audit") {
+                Ok(())
+            } else {
+                Err(format!("{status} {body}"))
+            }
+        })
+        .await;
+    }
+    tokio::time::sleep(Duration::from_secs(35)).await;
+    drop(held);
+
+    assert_eq!(
+        app.wait_for_history(USER, &id, 1).await.len(),
+        1,
+        "applied once the database is back"
+    );
+    let kafka = taskstream::bus::Kafka::new(app.kafka.clone());
+    let parked = tokio::task::spawn_blocking(move || {
+        taskstream::bus::dlq::list(&kafka, &taskstream::bus::dlq::Filter::default()).expect("read the DLQs")
+    })
+    .await
+    .expect("join");
+    assert!(parked.is_empty(), "nothing parked for an outage: {parked:?}");
+    wait_for("/readyz to be ready again", WAIT, || async {
+        let status = app
+            .client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .expect("readyz")
+            .status();
+        if status == 200 {
+            Ok(())
+        } else {
+            Err(status.to_string())
+        }
+    })
+    .await;
 }
