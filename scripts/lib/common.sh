@@ -55,8 +55,8 @@ for path in sorted(glob.glob(os.path.join(directory, "*.xml"))):
         if t >= 20:
             slow.append((t, suite, name))
     rows.append((suite, passed, failed, skipped, seconds))
-print("
-==> summary")
+print()
+print("==> summary")
 print(f"{'suite':<60} {'passed':>6} {'failed':>6} {'skipped':>7} {'test-s':>8}")
 for suite, p, f, s, t in rows:
     print(f"{suite[:60]:<60} {p:>6} {f:>6} {s:>7} {t:>8.1f}")

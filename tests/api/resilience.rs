@@ -9,6 +9,7 @@ use taskstream::startup::Parts;
 
 use crate::broker::{self, PrivateBroker};
 use crate::helpers::{instance, spawn, spawn_with, TestApp, SECRET, WAIT};
+use crate::kafka_client::{consume_validated, produce, Outgoing};
 use crate::process::{wait_for, Guarded};
 
 const USER: &str = "rita";
@@ -316,11 +317,33 @@ async fn a_database_outage_longer_than_every_retry_parks_nothing_and_reports_not
 
     // The audit role's tables held for longer than five attempts of five seconds each: on
     // SQLite its writes fail busy (an outage, not a verdict on the record); on PostgreSQL
-    // they wait for the lock.
-    let task = app.create_task(USER, &json!({"title": "during"})).await;
-    let id = task["id"].as_str().expect("id").to_owned();
-    wait_for_count(&app, "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NOT NULL", 2).await;
+    // they wait for the lock. The record arrives while they are held: a copy of the first
+    // event under a new id, put on the topic by an independent client (on SQLite the API
+    // could not write either).
+    let topic = app.topic("task-events");
+    let first_record = consume_validated(&app.kafka.brokers, std::slice::from_ref(&topic))
+        .pop()
+        .expect("the first event");
+    let event_id = uuid::Uuid::new_v4().to_string();
+    let mut value = first_record.json();
+    value["event_id"] = json!(event_id);
+    let mut headers: std::collections::HashMap<String, String> = first_record
+        .headers
+        .iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
+        .collect();
+    headers.insert("ce_id".into(), event_id.clone());
     let held = hold_audit_tables(&app).await;
+    produce(
+        &app.kafka.brokers,
+        &[Outgoing {
+            topic,
+            key: first_record.key.clone().unwrap_or_default(),
+            value: value.to_string(),
+            headers,
+        }],
+    );
+    let id = first["id"].as_str().expect("id").to_owned();
     if app.database_url.starts_with("sqlite") {
         wait_for("/readyz to report the stalled audit role", WAIT, || async {
             let response = app.client.get(app.url("/readyz")).send().await.expect("readyz");
