@@ -21,6 +21,7 @@ use crate::roles::relay::{Relay, RelaySettings};
 use crate::roles::scheduler::{Scheduler, SchedulerSettings};
 use crate::roles::{audit::Audit, recurrence::Repeat, Role};
 use crate::store::Store;
+use crate::webhook::{EgressPolicy, WebhookClient};
 
 /// How long the parts get to finish their work in hand after a stop signal.
 const DRAIN: Duration = Duration::from_secs(25);
@@ -63,6 +64,8 @@ pub struct Application {
     database_url: String,
     parts: Parts,
     roles: RoleSettings,
+    /// Where webhooks may go; it knows this process's API address, so never back at it.
+    webhook_policy: EgressPolicy,
 }
 
 impl Application {
@@ -82,6 +85,7 @@ impl Application {
         };
         let kafka = Kafka::new(kafka.clone());
         kafka.base_config()?; // reject unusable settings now, not at the first event
+        let own = listener.as_ref().and_then(|l| l.local_addr().ok());
         Ok(Self {
             listener,
             store,
@@ -90,6 +94,7 @@ impl Application {
             database_url,
             parts,
             roles: common.roles.clone(),
+            webhook_policy: common.roles.webhook_policy().serving_at(own),
         })
     }
 
@@ -124,7 +129,7 @@ impl Application {
                 store: self.store.clone(),
                 auth: self.auth.clone(),
                 broker: BrokerProbe::new(Arc::new(probe)),
-                own_address: listener.local_addr().ok(),
+                webhook_policy: self.webhook_policy.clone(),
                 live: hub.clone(),
             };
             let stop = shutdown.clone();
@@ -230,7 +235,9 @@ impl Application {
                 parts.spawn(async move { consumer::run(&kafka, store, publisher, scheduler, retry, stop).await });
             }
             Role::Notifier => {
-                let notifier = Arc::new(Notifier::new(store.clone(), self.roles.webhook_timeout())?);
+                let client = WebhookClient::new(self.webhook_policy.clone(), self.roles.webhook_timeout())
+                    .context("cannot build the webhook client")?;
+                let notifier = Arc::new(Notifier::new(store.clone(), client));
                 parts.spawn(async move { consumer::run(&kafka, store, publisher, notifier, retry, stop).await });
             }
         }
