@@ -7,6 +7,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use ipnet::IpNet;
+
+use crate::webhook::EgressPolicy;
 
 /// A value that must never reach a log line or an error message.
 #[derive(Clone, Default)]
@@ -401,6 +404,36 @@ pub struct RoleSettings {
     /// Timeout of one webhook call, in milliseconds.
     #[arg(long, env = "TASKSTREAM_WEBHOOK_TIMEOUT_MS", default_value_t = 5_000, global = true)]
     pub webhook_timeout_ms: u64,
+
+    /// Address ranges webhooks may reach although they are private, loopback or otherwise
+    /// internal (comma-separated CIDRs, e.g. 127.0.0.1/32,10.1.0.0/16). None by default:
+    /// webhooks reach public addresses only. This service's own address stays refused.
+    #[arg(
+        long,
+        env = "TASKSTREAM_WEBHOOK_ALLOW",
+        value_delimiter = ',',
+        value_parser = parse_webhook_allow,
+        global = true
+    )]
+    pub webhook_allow: Vec<IpNet>,
+
+    /// Refuse webhooks that are not https.
+    #[arg(
+        long,
+        env = "TASKSTREAM_WEBHOOK_HTTPS_ONLY",
+        action = clap::ArgAction::Set,
+        default_value_t = false,
+        global = true
+    )]
+    pub webhook_https_only: bool,
+}
+
+/// One `TASKSTREAM_WEBHOOK_ALLOW` entry, with a message that names the setting.
+fn parse_webhook_allow(entry: &str) -> Result<IpNet, String> {
+    if entry.trim().is_empty() {
+        return Err("TASKSTREAM_WEBHOOK_ALLOW has an empty entry; leave it unset to allow no internal range".into());
+    }
+    crate::webhook::parse_allow_entry(entry).map_err(|why| format!("TASKSTREAM_WEBHOOK_ALLOW: {why}"))
 }
 
 impl Default for RoleSettings {
@@ -408,6 +441,8 @@ impl Default for RoleSettings {
         Self {
             reminder_grace_secs: 86_400,
             webhook_timeout_ms: 5_000,
+            webhook_allow: Vec::new(),
+            webhook_https_only: false,
         }
     }
 }
@@ -421,5 +456,10 @@ impl RoleSettings {
 
     pub fn webhook_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.webhook_timeout_ms.max(1))
+    }
+
+    /// Where webhooks may go (before the API's own address is known).
+    pub fn webhook_policy(&self) -> EgressPolicy {
+        EgressPolicy::new(&self.webhook_allow, self.webhook_https_only)
     }
 }

@@ -1,7 +1,8 @@
 //! taskstream: an event-driven task service.
 //!
 //! The flow (see DESIGN.md): `api` turns HTTP requests into `domain` values and writes them
-//! through `store`; every change is meant to become an event for the consumers.
+//! through `store`; every change is meant to become an event for the consumers. `webhook`
+//! owns the calls out to users' URLs and the policy on where they may go.
 
 pub mod api;
 pub mod auth;
@@ -15,3 +16,4 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod time;
+pub mod webhook;

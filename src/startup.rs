@@ -21,6 +21,7 @@ use crate::roles::relay::{Relay, RelaySettings};
 use crate::roles::scheduler::{Scheduler, SchedulerSettings};
 use crate::roles::{audit::Audit, recurrence::Repeat, Role};
 use crate::store::Store;
+use crate::webhook::{EgressPolicy, WebhookClient};
 
 /// How long the parts get to finish their work in hand after a stop signal.
 const DRAIN: Duration = Duration::from_secs(25);
@@ -65,6 +66,8 @@ pub struct Application {
     roles: RoleSettings,
     /// Roles of this process waiting for a dependency; /readyz reports them.
     stalls: Stalls,
+    /// Where webhooks may go; it knows this process's API address, so never back at it.
+    webhook_policy: EgressPolicy,
 }
 
 impl Application {
@@ -84,6 +87,7 @@ impl Application {
         };
         let kafka = Kafka::new(kafka.clone());
         kafka.base_config()?; // reject unusable settings now, not at the first event
+        let own = listener.as_ref().and_then(|l| l.local_addr().ok());
         Ok(Self {
             listener,
             store,
@@ -93,6 +97,7 @@ impl Application {
             parts,
             roles: common.roles.clone(),
             stalls: Stalls::default(),
+            webhook_policy: common.roles.webhook_policy().serving_at(own),
         })
     }
 
@@ -127,7 +132,7 @@ impl Application {
                 store: self.store.clone(),
                 auth: self.auth.clone(),
                 broker: BrokerProbe::new(Arc::new(probe)),
-                own_address: listener.local_addr().ok(),
+                webhook_policy: self.webhook_policy.clone(),
                 live: hub.clone(),
                 stalls: self.stalls.clone(),
             };
@@ -249,7 +254,9 @@ impl Application {
                 );
             }
             Role::Notifier => {
-                let notifier = Arc::new(Notifier::new(store.clone(), self.roles.webhook_timeout())?);
+                let client = WebhookClient::new(self.webhook_policy.clone(), self.roles.webhook_timeout())
+                    .context("cannot build the webhook client")?;
+                let notifier = Arc::new(Notifier::new(store.clone(), client));
                 parts
                     .spawn(async move { consumer::run(&kafka, store, publisher, notifier, retry, stalls, stop).await });
             }

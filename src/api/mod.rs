@@ -30,8 +30,8 @@ pub struct AppState {
     pub broker: BrokerProbe,
     /// Fans live events out to connected stream clients.
     pub live: live::LiveHub,
-    /// Where this API listens, so a webhook cannot point back at it.
-    pub own_address: Option<std::net::SocketAddr>,
+    /// Where webhooks may point (never back at this API).
+    pub webhook_policy: crate::webhook::EgressPolicy,
     /// Roles of this process waiting for a dependency.
     pub stalls: crate::bus::Stalls,
 }

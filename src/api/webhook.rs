@@ -1,8 +1,6 @@
 //! The caller's reminder webhook: PUT sets it (the signing secret is shown once), GET shows
 //! it without the secret, DELETE removes it.
 
-use std::net::{IpAddr, SocketAddr};
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::put;
@@ -15,6 +13,7 @@ use super::{ApiError, ApiJson, AppState, Problem};
 use crate::auth::CurrentUser;
 use crate::config::Secret;
 use crate::domain::FieldError;
+use crate::webhook::{EgressPolicy, WebhookUrl};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/webhook", put(put_webhook).get(get_webhook).delete(delete_webhook))
@@ -23,7 +22,8 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookRequest {
-    /// http(s) URL that receives a POST for every fired reminder.
+    /// http(s) URL that receives a POST for every fired reminder: a public address (the
+    /// operator may allow-list internal ranges), without user:password@ or #fragment.
     #[schema(example = "https://example.com/hooks/taskstream")]
     pub url: String,
 }
@@ -32,31 +32,18 @@ pub struct WebhookRequest {
 pub struct WebhookView {
     pub url: String,
     pub created_at: String,
-    /// Only in the answer to PUT: the key of the `X-Taskstream-Signature` HMAC-SHA256.
+    /// Only in the answer to PUT: the key of the `X-Taskstream-Signature` HMAC-SHA256
+    /// (`t=<unix seconds>,v1=<hex HMAC of "<t>.<body>">`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
 }
 
-/// A webhook URL must be http(s), short, and must not point back at this service.
-fn check_url(raw: &str, own: Option<SocketAddr>) -> Result<url::Url, FieldError> {
-    let invalid = |why: &str| FieldError::new("url", why);
-    if raw.len() > 2_000 {
-        return Err(invalid("must be at most 2000 characters"));
-    }
-    let url = url::Url::parse(raw).map_err(|_| invalid("is not a valid absolute URL"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid("must use http or https"));
-    }
-    let host = url.host_str().ok_or_else(|| invalid("must name a host"))?;
-    if let Some(own) = own {
-        let port = url.port_or_known_default();
-        let host_ip: Option<IpAddr> = host.trim_matches(['[', ']']).parse().ok();
-        let same_host = host.eq_ignore_ascii_case("localhost")
-            || host_ip.is_some_and(|ip| ip == own.ip() || ip.is_loopback() || ip.is_unspecified());
-        if same_host && port == Some(own.port()) {
-            return Err(invalid("must not point at this service itself"));
-        }
-    }
+/// A webhook URL must parse and, as far as the URL alone tells, go where the policy allows.
+/// A host name is not resolved here: its answer can change, so it is judged at each call.
+fn check_url(raw: &str, policy: &EgressPolicy) -> Result<WebhookUrl, FieldError> {
+    let invalid = |why: String| FieldError::new("url", why);
+    let url = WebhookUrl::parse(raw).map_err(|e| invalid(e.to_string()))?;
+    policy.check(&url).map_err(|e| invalid(e.to_string()))?;
     Ok(url)
 }
 
@@ -72,7 +59,7 @@ pub async fn put_webhook(
     CurrentUser(user): CurrentUser,
     ApiJson { body, .. }: ApiJson<WebhookRequest>,
 ) -> Result<(StatusCode, Json<WebhookView>), ApiError> {
-    let url = check_url(&body.url, state.own_address).map_err(|e| ApiError::invalid(vec![e]))?;
+    let url = check_url(&body.url, &state.webhook_policy).map_err(|e| ApiError::invalid(vec![e]))?;
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     let secret = Secret::new(format!("whsec_{}", hex::encode(bytes)));
@@ -133,10 +120,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn refuses_other_schemes_and_the_service_itself() {
-        let own: SocketAddr = "127.0.0.1:8080".parse().unwrap();
-        assert!(check_url("https://example.com/hook", Some(own)).is_ok());
-        assert!(check_url("http://127.0.0.1:9000/hook", Some(own)).is_ok());
+    fn refuses_other_schemes_internal_addresses_and_the_service_itself() {
+        let own: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let allow = [crate::webhook::parse_allow_entry("127.0.0.1/32").unwrap()];
+        let policy = EgressPolicy::new(&allow, false).serving_at(Some(own));
+        assert!(check_url("https://example.com/hook", &policy).is_ok());
+        assert!(check_url("http://127.0.0.1:9000/hook", &policy).is_ok(), "allow-listed");
         for bad in [
             "ftp://example.com/",
             "file:///etc/passwd",
@@ -145,8 +134,11 @@ mod tests {
             "http://127.0.0.1:8080/",
             "http://[::1]:8080/",
             "http://0.0.0.0:8080/",
+            "http://10.0.0.1/",
+            "http://user:pw@example.com/",
         ] {
-            assert!(check_url(bad, Some(own)).is_err(), "{bad}");
+            let error = check_url(bad, &policy).expect_err(bad);
+            assert_eq!(error.field, "url");
         }
     }
 }

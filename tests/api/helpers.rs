@@ -62,7 +62,11 @@ pub fn settings(data_dir: &std::path::Path, database_url: Option<String>) -> Com
         jwt_secret: Some(Secret::new(SECRET)),
         jwt_secret_file: None,
         log_format: LogFormat::Human,
-        roles: taskstream::config::RoleSettings::default(),
+        // The tests' webhook receivers listen on 127.0.0.1, which only an allow-list opens.
+        roles: taskstream::config::RoleSettings {
+            webhook_allow: vec!["127.0.0.1/32".parse().expect("cidr")],
+            ..taskstream::config::RoleSettings::default()
+        },
         log: std::env::var("TEST_LOG").unwrap_or_else(|_| "error,rdkafka=off,librdkafka=off".into()),
     }
 }
@@ -282,6 +286,7 @@ impl TestApp {
             .env("TASKSTREAM_TOPIC_PREFIX", &self.kafka.topic_prefix)
             .env("KAFKA_FETCH_WAIT_MAX_MS", "10")
             .env("TASKSTREAM_LOG", "error,rdkafka=off,librdkafka=off")
+            .env("TASKSTREAM_WEBHOOK_ALLOW", "127.0.0.1/32")
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
         WorkerProcess(crate::process::Guarded::spawn(
             &mut command,

@@ -16,3 +16,4 @@ mod reminders;
 mod resilience;
 mod security;
 mod tasks;
+mod webhooks;

@@ -8,23 +8,26 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{json, Value};
-use taskstream::roles::notifier::signature;
 use taskstream::startup::Parts;
+use taskstream::webhook::signature;
 
 use crate::helpers::{assert_problem, instance, spawn, spawn_app_with_events, TestApp, WAIT};
 use crate::process::wait_for;
 
-const USER: &str = "remy";
+pub(crate) const USER: &str = "remy";
+
+/// One call a receiver got: its headers, its body and when it came.
+pub(crate) type Call = (HeaderMap, Vec<u8>, Instant);
 
 /// A webhook endpoint that records what it receives and answers with a chosen status.
 #[derive(Clone, Default)]
-struct Receiver {
-    calls: Arc<Mutex<Vec<(HeaderMap, Vec<u8>, Instant)>>>,
+pub(crate) struct Receiver {
+    calls: Arc<Mutex<Vec<Call>>>,
     status: Arc<AtomicU16>,
 }
 
 impl Receiver {
-    async fn start() -> (Self, String) {
+    pub(crate) async fn start() -> (Self, String) {
         let receiver = Self::default();
         receiver.status.store(200, Ordering::SeqCst);
         let state = receiver.clone();
@@ -48,12 +51,12 @@ impl Receiver {
         (receiver, url)
     }
 
-    fn calls(&self) -> Vec<(HeaderMap, Vec<u8>, Instant)> {
+    pub(crate) fn calls(&self) -> Vec<Call> {
         self.calls.lock().expect("lock").clone()
     }
 }
 
-async fn set_webhook(app: &TestApp, url: &str) -> String {
+pub(crate) async fn set_webhook(app: &TestApp, url: &str) -> String {
     let response = app
         .request(reqwest::Method::PUT, "/api/v1/webhook", USER)
         .json(&json!({ "url": url }))
@@ -65,11 +68,11 @@ async fn set_webhook(app: &TestApp, url: &str) -> String {
     body["secret"].as_str().expect("secret shown once").to_owned()
 }
 
-fn in_secs(secs: f64) -> String {
+pub(crate) fn in_secs(secs: f64) -> String {
     taskstream::time::format(chrono::Utc::now() + chrono::TimeDelta::milliseconds((secs * 1000.0) as i64))
 }
 
-async fn reminders(app: &TestApp, id: &str) -> Vec<Value> {
+pub(crate) async fn reminders(app: &TestApp, id: &str) -> Vec<Value> {
     let response = app
         .request(reqwest::Method::GET, &format!("/api/v1/tasks/{id}/reminders"), USER)
         .send()
@@ -79,7 +82,7 @@ async fn reminders(app: &TestApp, id: &str) -> Vec<Value> {
     response.json().await.expect("json")
 }
 
-async fn wait_for_state(app: &TestApp, id: &str, state: &str) -> Vec<Value> {
+pub(crate) async fn wait_for_state(app: &TestApp, id: &str, state: &str) -> Vec<Value> {
     wait_for(&format!("every reminder of task {id} {state}"), WAIT, || async {
         let all = reminders(app, id).await;
         if all.iter().all(|r| r["state"] == state) {
@@ -91,7 +94,7 @@ async fn wait_for_state(app: &TestApp, id: &str, state: &str) -> Vec<Value> {
     .await
 }
 
-async fn wait_for_calls(receiver: &Receiver, count: usize) -> usize {
+pub(crate) async fn wait_for_calls(receiver: &Receiver, count: usize) -> usize {
     wait_for(&format!("{count} webhook calls"), WAIT, || async {
         let calls = receiver.calls().len();
         if calls >= count {
@@ -125,10 +128,20 @@ async fn a_reminder_fires_on_time_and_is_delivered_once_signed() {
         lateness < chrono::TimeDelta::milliseconds(1000),
         "delivered {lateness} after its moment"
     );
+    let signed = headers["x-taskstream-signature"].to_str().expect("ascii header");
+    let timestamp: i64 = signed
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("t=<unix seconds>,v1=<hex> expected: {signed}"));
+    assert!(
+        (chrono::Utc::now().timestamp() - timestamp).abs() <= 5,
+        "signed at the call, not earlier: {signed}"
+    );
     assert_eq!(
-        headers["x-taskstream-signature"].to_str().unwrap(),
-        signature(&secret, &body),
-        "HMAC-SHA256 over the body"
+        signed,
+        signature(&secret, timestamp, &body),
+        "HMAC-SHA256 over the timestamp and the body"
     );
     let payload: Value = serde_json::from_slice(&body).expect("json body");
     assert_eq!(payload["title"], "Call the dentist");

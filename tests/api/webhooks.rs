@@ -1,0 +1,151 @@
+//! Webhooks cannot reach the inside: every internal address form is refused when the URL is
+//! set, a host name is judged at delivery by the address it resolves to (so a name pointing
+//! at loopback fails the reminder and the receiver gets nothing), and the operator's
+//! allow-list opens a range. The test apps allow-list 127.0.0.1/32 (helpers::settings); a
+//! notifier that does not is started as its own worker with another allow-list.
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use taskstream::config::HttpSettings;
+use taskstream::roles::Role;
+use taskstream::startup::Parts;
+
+use crate::helpers::{assert_problem, spawn, spawn_app, spawn_app_with_events, TestApp, WorkerProcess};
+use crate::reminders::{in_secs, reminders, set_webhook, wait_for_calls, wait_for_state, Receiver, USER};
+
+/// Every spelling of an address on the inside, and a URL carrying credentials.
+const REFUSED: &[&str] = &[
+    "http://127.0.0.2:5432/",
+    "http://10.0.0.1/hook",
+    "http://172.16.5.5/hook",
+    "http://192.168.1.1/hook",
+    "http://100.64.0.1/hook",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]/hook",
+    "http://[::ffff:127.0.0.1]/hook",
+    "http://[::ffff:10.0.0.1]/hook",
+    "http://[64:ff9b::a00:1]/hook",
+    "http://[fc00::1]/hook",
+    "http://[fe80::1]/hook",
+    "http://0.0.0.0/hook",
+    "http://224.0.0.1/hook",
+    "http://user:pw@example.com/",
+];
+
+async fn put_webhook(app: &TestApp, url: &str) -> reqwest::Response {
+    app.request(reqwest::Method::PUT, "/api/v1/webhook", USER)
+        .json(&json!({ "url": url }))
+        .send()
+        .await
+        .expect("send")
+}
+
+#[tokio::test]
+async fn every_internal_address_form_is_refused_when_set() {
+    let app = spawn_app().await;
+    for url in REFUSED {
+        let problem = assert_problem(
+            put_webhook(&app, url).await,
+            reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+            Some("url"),
+        )
+        .await;
+        let host = url::Url::parse(url)
+            .expect("url")
+            .host_str()
+            .unwrap_or_default()
+            .to_owned();
+        let text = problem.to_string();
+        assert!(
+            !text.contains(host.trim_matches(['[', ']'])),
+            "the answer must not echo the address: {text}"
+        );
+    }
+    let shown = app
+        .request(reqwest::Method::GET, "/api/v1/webhook", USER)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(shown.status(), StatusCode::NOT_FOUND, "nothing was stored");
+}
+
+/// The API, the relay and the scheduler in the test; the notifier comes as a worker.
+fn without_notifier(http: HttpSettings) -> Parts {
+    Parts {
+        http: Some(http),
+        relay: true,
+        roles: vec![Role::Scheduler],
+    }
+}
+
+/// A notifier whose allow-list does not hold loopback.
+fn strict_notifier(app: &TestApp) -> WorkerProcess {
+    app.start_worker("notifier", &[("TASKSTREAM_WEBHOOK_ALLOW", "192.0.2.0/24".to_owned())])
+}
+
+/// Sets `url`, fires a reminder at once, waits for it to end `failed`; returns the DLQ
+/// reason of its parked record.
+async fn fails_at_delivery(app: &TestApp, receiver: &Receiver, url: &str) -> String {
+    set_webhook(app, url).await;
+    let task = app
+        .create_task(USER, &json!({"title": "inside", "reminders": [in_secs(1.0)]}))
+        .await;
+    let id = task["id"].as_str().expect("id");
+    assert_eq!(wait_for_state(app, id, "failed").await[0]["state"], "failed");
+    assert!(receiver.calls().is_empty(), "the receiver got nothing");
+    let kafka = taskstream::bus::Kafka::new(app.kafka.clone());
+    let parked = tokio::task::spawn_blocking(move || {
+        taskstream::bus::dlq::list(&kafka, &taskstream::bus::dlq::Filter::default()).expect("dlq")
+    })
+    .await
+    .expect("join");
+    assert_eq!(parked.len(), 1);
+    assert_eq!(
+        parked[0].header(taskstream::bus::dlq::ATTEMPTS),
+        Some("1"),
+        "a refused destination is not retried"
+    );
+    parked[0].header(taskstream::bus::dlq::ERROR).unwrap_or("").to_owned()
+}
+
+#[tokio::test]
+async fn a_name_resolving_to_loopback_is_accepted_then_refused_at_delivery() {
+    let app = spawn(without_notifier).await;
+    let _notifier = strict_notifier(&app);
+    let (receiver, url) = Receiver::start().await;
+    let port = url::Url::parse(&url).expect("url").port().expect("port");
+    let by_name = format!("http://localhost:{port}/hook?token=s3cret");
+    let reason = fails_at_delivery(&app, &receiver, &by_name).await;
+    assert!(reason.contains("destination address not allowed"), "{reason}");
+    assert!(reason.contains(&format!("http://localhost:{port}")), "{reason}");
+    for hidden in ["/hook", "s3cret", "127.0.0.1", "::1"] {
+        assert!(!reason.contains(hidden), "{hidden} in {reason}");
+    }
+}
+
+#[tokio::test]
+async fn a_literal_address_set_while_allowed_is_refused_by_a_notifier_that_does_not_allow_it() {
+    let app = spawn(without_notifier).await;
+    let _notifier = strict_notifier(&app);
+    let (receiver, url) = Receiver::start().await;
+    let reason = fails_at_delivery(&app, &receiver, &url).await;
+    assert!(reason.contains("destination address not allowed"), "{reason}");
+    assert!(!reason.contains("/hook"), "{reason}");
+}
+
+#[tokio::test]
+async fn allow_listed_loopback_is_delivered_by_name() {
+    let app = spawn_app_with_events().await;
+    let (receiver, url) = Receiver::start().await;
+    let port = url::Url::parse(&url).expect("url").port().expect("port");
+    // localhost is also ::1, which stays refused; the call goes to 127.0.0.1.
+    set_webhook(&app, &format!("http://localhost:{port}/hook")).await;
+    let task = app
+        .create_task(USER, &json!({"title": "allowed", "reminders": [in_secs(1.0)]}))
+        .await;
+    let id = task["id"].as_str().expect("id");
+    assert_eq!(wait_for_calls(&receiver, 1).await, 1);
+    let states: Vec<Value> = wait_for_state(&app, id, "delivered").await;
+    assert_eq!(states[0]["state"], "delivered");
+    assert_eq!(reminders(&app, id).await.len(), 1);
+}
