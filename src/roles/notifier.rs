@@ -155,6 +155,8 @@ impl Handler for Notifier {
         &[Topic::TaskReminders]
     }
 
+    type Prepared = ();
+
     fn prepare<'a>(&'a self, event: &'a Event) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
         async move {
             match &event.data {
@@ -168,6 +170,7 @@ impl Handler for Notifier {
         &'a self,
         tx: &'a mut Tx,
         event: &'a Event,
+        (): (),
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
         self.record(tx, event)
     }
