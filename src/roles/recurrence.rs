@@ -125,3 +125,57 @@ impl Handler for Repeat {
         self.advance(tx, advance)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::domain::{NewTask, Status, TaskInput, UserId};
+
+    /// The series.advance event of completing a daily task due `due` whose series started
+    /// at `start`.
+    fn advance_of(start: &str, due: &str) -> Event {
+        let raw = TaskInput {
+            due_at: Some(due.into()),
+            recurrence: Some("FREQ=DAILY".into()),
+            ..TaskInput::titled("Stretch")
+        };
+        let now = crate::time::now();
+        let mut open = Task::new(UserId::parse("u").unwrap(), NewTask::parse(&raw).unwrap(), now);
+        open.series.start = Some(start.parse().unwrap());
+        let done = Task {
+            status: Status::Completed,
+            completed_at: Some(now),
+            version: 2,
+            ..open.clone()
+        };
+        Event::for_change(Some(&open), Some(&done))
+            .into_iter()
+            .find(|e| matches!(e.data, EventData::SeriesAdvance(_)))
+            .expect("a series.advance event")
+    }
+
+    #[test]
+    fn the_next_occurrence_is_worked_out_from_the_event() {
+        let event = advance_of("2026-01-05T09:00:00Z", "2026-01-07T09:00:00Z");
+        let Ok(Advance::Next(next)) = plan(&event) else {
+            panic!("expected a next occurrence");
+        };
+        let expected: DateTime<Utc> = "2026-01-08T09:00:00Z".parse().unwrap();
+        assert_eq!(next.content.due_at, Some(expected));
+    }
+
+    #[test]
+    fn a_series_too_costly_to_follow_is_a_permanent_failure() {
+        // A start no API path can store (a crafted event, or a row from before the range
+        // bound): reaching 2026 from year 1 one day at a time exceeds the budget.
+        let event = advance_of("0001-01-01T09:00:00Z", "2026-01-07T09:00:00Z");
+        match plan(&event) {
+            Err(HandlerError::Permanent(error)) => {
+                assert!(error.to_string().contains("too much computation"), "{error:#}");
+            }
+            other => panic!("expected a permanent failure, got {other:?}"),
+        }
+    }
+}
