@@ -25,7 +25,7 @@ use chrono::{
     DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone as _, Utc, Weekday,
 };
 use chrono_tz::Tz;
-use taskstream::domain::{local_instant, Recurrence, RecurrenceMode, SeriesPosition, TimeZone};
+use taskstream::domain::{local_instant, Budget, Recurrence, RecurrenceMode, SeriesPosition, TimeZone};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -130,7 +130,9 @@ fn run_series(f: &mut Failures, c: &Series) -> Vec<DateTime<Utc>> {
     let exdates: Vec<_> = c.exdates.iter().map(|e| instant(c.name, c.zone, e)).collect();
     let just_before = start - Duration::seconds(1);
     let asked = c.expected.len() + usize::from(c.ends);
-    let got = rule.upcoming(z, start, just_before, &exdates, asked);
+    let got = rule
+        .upcoming(z, start, just_before, &exdates, asked, &mut Budget::new())
+        .expect("within the computation budget");
     f.check(
         c.name,
         &format!(
@@ -144,7 +146,8 @@ fn run_series(f: &mut Failures, c: &Series) -> Vec<DateTime<Utc>> {
         c.name,
         "next_after(just before DTSTART)",
         c.expected.first().map(|s| (*s).to_owned()),
-        rule.next_after(z, start, just_before, &exdates)
+        rule.next_after(z, start, just_before, &exdates, &mut Budget::new())
+            .expect("within the computation budget")
             .map(|at| show(c.zone, at)),
     );
     if c.ends {
@@ -157,7 +160,9 @@ fn run_series(f: &mut Failures, c: &Series) -> Vec<DateTime<Utc>> {
                     show(c.zone, last)
                 ),
                 None,
-                rule.next_after(z, start, last, &exdates).map(|at| show(c.zone, at)),
+                rule.next_after(z, start, last, &exdates, &mut Budget::new())
+                    .expect("within the computation budget")
+                    .map(|at| show(c.zone, at)),
             );
         }
     }
@@ -1455,7 +1460,10 @@ fn series_position_next_in_due_and_completion_mode() {
                 c.mode, c.rule, c.due, c.index, c.done
             ),
             c.expected.map(str::to_owned),
-            position.next(done).map(|at| show(c.zone, at)),
+            position
+                .next(done, &mut Budget::new())
+                .expect("within the computation budget")
+                .map(|at| show(c.zone, at)),
         );
     }
     f.finish("SeriesPosition::next");
@@ -1599,7 +1607,9 @@ fn parse_refuses_and_accepts() {
                 c.name,
                 &format!("next_after(DTSTART) of {:?}", c.rule),
                 c.next.map(str::to_owned),
-                rule.next_after(z, start, start, &[]).map(|at| show(c.zone, at)),
+                rule.next_after(z, start, start, &[], &mut Budget::new())
+                    .expect("within the computation budget")
+                    .map(|at| show(c.zone, at)),
             ),
         }
     }
@@ -1768,7 +1778,16 @@ fn random_daily_and_weekly_rules_keep_order_and_wall_clock_time() {
                 continue;
             }
         };
-        let got = recurrence.upcoming(zone(zone_name), start, start - Duration::seconds(1), &[], N);
+        let got = recurrence
+            .upcoming(
+                zone(zone_name),
+                start,
+                start - Duration::seconds(1),
+                &[],
+                N,
+                &mut Budget::new(),
+            )
+            .expect("within the computation budget");
 
         for pair in got.windows(2) {
             if pair[0] >= pair[1] {

@@ -125,10 +125,13 @@ impl Handler for Live {
         Membership::PerProcess
     }
 
+    type Prepared = ();
+
     fn handle<'a>(
         &'a self,
         _tx: &'a mut Tx,
         _event: &'a Event,
+        (): (),
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
         async { Ok(()) }
     }

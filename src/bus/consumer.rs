@@ -48,18 +48,26 @@ pub trait Handler: Send + Sync + 'static {
 
     fn topics(&self) -> &'static [Topic];
 
+    /// What `prepare` works out before the transaction and hands to `handle`.
+    type Prepared: Default + Send;
+
     /// Applies `event` inside `tx`; the runtime commits it together with the inbox row.
     fn handle<'a>(
         &'a self,
         tx: &'a mut Tx,
         event: &'a Event,
+        prepared: Self::Prepared,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
 
-    /// Side effects outside the database (a webhook call), done before the transaction so
-    /// that no database lock is held meanwhile. Skipped for events already in the inbox, but
+    /// Work done before the transaction so that no database lock is held meanwhile: side
+    /// effects outside the database (a webhook call), or a computation whose result `handle`
+    /// writes (the next occurrence of a series). Skipped for events already in the inbox, but
     /// a crash before the commit repeats it: it must be safe to do twice.
-    fn prepare<'a>(&'a self, _event: &'a Event) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
-        async { Ok(()) }
+    fn prepare<'a>(
+        &'a self,
+        _event: &'a Event,
+    ) -> impl Future<Output = Result<Self::Prepared, HandlerError>> + Send + 'a {
+        async { Ok(Self::Prepared::default()) }
     }
 
     /// Told after the transaction of `event` committed.
@@ -366,7 +374,7 @@ impl<H: Handler> Worker<'_, H> {
             tracing::debug!(%event_id, "duplicate event ignored");
             return Ok(());
         }
-        self.handler.prepare(event).await?;
+        let prepared = self.handler.prepare(event).await?;
         let mut tx = self.store.begin().await.map_err(HandlerError::Transient)?;
         let first = self
             .store
@@ -377,7 +385,7 @@ impl<H: Handler> Worker<'_, H> {
             tracing::debug!(event_id = %event.header.event_id, "duplicate event ignored");
             return Ok(());
         }
-        self.handler.handle(&mut tx, event).await?;
+        self.handler.handle(&mut tx, event, prepared).await?;
         tx.commit().await.map_err(|e| HandlerError::Transient(e.into()))?;
         // The effect may have written outbox rows: wake this process's relay now.
         self.store.outbox_signal().notify_one();

@@ -18,7 +18,7 @@ impl Reminder {
     /// Parses "-PT15M" (an offset before due) or an RFC 3339 instant with offset.
     ///
     /// # Errors
-    /// When the text is neither.
+    /// When the text is neither, or the instant lies outside the supported range.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         if let Some(offset) = raw.strip_prefix('-') {
             return IsoDuration::parse(offset).map(Self::BeforeDue).ok_or_else(|| {
@@ -28,14 +28,13 @@ impl Reminder {
                 )
             });
         }
-        DateTime::parse_from_rfc3339(raw)
-            .map(|at| Self::At(at.with_timezone(&Utc)))
-            .map_err(|_| {
-                FieldError::new(
-                    "",
-                    format!("{raw:?} is neither an RFC 3339 instant with offset nor an offset such as -PT15M"),
-                )
-            })
+        let at = DateTime::parse_from_rfc3339(raw).map_err(|_| {
+            FieldError::new(
+                "",
+                format!("{raw:?} is neither an RFC 3339 instant with offset nor an offset such as -PT15M"),
+            )
+        })?;
+        super::instant::check("", at.with_timezone(&Utc)).map(Self::At)
     }
 
     pub fn is_relative(self) -> bool {
@@ -122,5 +121,7 @@ mod tests {
         assert_eq!(at.to_text(), "2026-03-01T08:00:00.000000Z");
         assert!(Reminder::parse("PT15M").is_err());
         assert!(Reminder::parse("2026-03-01 09:00").is_err());
+        assert!(Reminder::parse("2201-01-01T00:00:00Z").is_err());
+        assert!(Reminder::parse("1969-12-31T23:59:59Z").is_err());
     }
 }

@@ -4,9 +4,13 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
-    Description, FieldError, FieldErrors, Priority, Recurrence, RecurrenceMode, Reminder, Reminders, SeriesPosition,
-    Tags, TaskTitle, TimeZone, UserId, MAX_EXDATES,
+    instant, Budget, Description, FieldError, FieldErrors, Priority, Recurrence, RecurrenceMode, Reminder, Reminders,
+    SeriesPosition, Tags, TaskTitle, TimeZone, TooCostly, UserId, MAX_EXDATES,
 };
+
+/// How much of a series' past a re-anchored start keeps before the due time it was moved to:
+/// moving the occurrence back by up to this much lands on the same calendar as before.
+const ANCHOR_KEEPS: chrono::TimeDelta = chrono::TimeDelta::days(400);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -94,12 +98,7 @@ impl NewTask {
             .ok();
         let due_at = match &input.due_at {
             None => Some(None),
-            Some(raw) => errors.take(crate::time::parse(raw).map(Some).ok_or_else(|| {
-                FieldError::new(
-                    "due_at",
-                    format!("{raw:?} is not an RFC 3339 instant with offset, e.g. 2026-03-01T09:00:00+01:00"),
-                )
-            })),
+            Some(raw) => errors.take(instant::parse("due_at", raw).map(Some)),
         };
         let time_zone = errors.take(TimeZone::parse(&input.time_zone));
         let reminders = Reminders::parse(&input.reminders)
@@ -212,14 +211,7 @@ fn parse_exdates(raw: &[String], repeating: bool, errors: &mut FieldErrors) -> V
     let mut dates: Vec<DateTime<Utc>> = raw
         .iter()
         .enumerate()
-        .filter_map(|(i, text)| {
-            errors.take(crate::time::parse(text).ok_or_else(|| {
-                FieldError::new(
-                    format!("exdates[{i}]"),
-                    format!("{text:?} is not an RFC 3339 instant with offset"),
-                )
-            }))
-        })
+        .filter_map(|(i, text)| errors.take(instant::parse(format!("exdates[{i}]"), text)))
         .collect();
     dates.sort();
     dates.dedup();
@@ -231,7 +223,8 @@ fn parse_exdates(raw: &[String], repeating: bool, errors: &mut FieldErrors) -> V
 pub struct Series {
     /// The id shared by every occurrence: the first occurrence's id.
     pub id: Uuid,
-    /// DTSTART: the series' first due time, or the due time when its rule was last set.
+    /// DTSTART: the series' first due time, the due time when its rule was last set, or an
+    /// occurrence of it shortly before the due time it was last moved to.
     pub start: Option<DateTime<Utc>>,
     /// 1 for the first occurrence since `start`.
     pub index: i64,
@@ -305,7 +298,11 @@ impl Task {
 
     /// This task with its user-editable fields replaced. Setting or changing the rule (or
     /// its mode) restarts the series' count here: the new rule applies from this occurrence on.
-    pub fn edited(&self, content: NewTask) -> Task {
+    /// Moving the due time re-anchors the series' start near it (see [`Task::anchored_start`]).
+    ///
+    /// # Errors
+    /// When re-anchoring spends `budget`.
+    pub fn edited(&self, content: NewTask, budget: &mut Budget) -> Result<Task, TooCostly> {
         let mut series = self.series.clone();
         let rule_changed =
             content.recurrence != self.content.recurrence || content.recurrence_mode != self.content.recurrence_mode;
@@ -313,19 +310,53 @@ impl Task {
             series.start = content.recurrence.as_ref().and(content.due_at);
             series.index = 1;
             series.ended = false;
+        } else if content.due_at != self.content.due_at {
+            series.start = self.anchored_start(&content, budget)?;
         }
-        Task {
+        Ok(Task {
             content,
             series,
             ..self.clone()
+        })
+    }
+
+    /// The series' start once its due time moves to `content.due_at`. Due-mode arithmetic
+    /// walks the rule from the start to the due time, so a series started long ago and moved
+    /// far ahead would walk (and pay) that whole way at every step; instead the start moves
+    /// to the series' last occurrence [`ANCHOR_KEEPS`] before the new due time, which yields the
+    /// same occurrences from there on ([`Recurrence::anchor_near`]). Kept as it is: with
+    /// COUNT (the walk is at most COUNT dates, and COUNT counts from the start), in
+    /// completion mode (which only takes the time of day from the start), and when the new
+    /// due time is not later than that.
+    fn anchored_start(&self, content: &NewTask, budget: &mut Budget) -> Result<Option<DateTime<Utc>>, TooCostly> {
+        let (Some(rule), Some(start), Some(due)) = (&content.recurrence, self.series.start, content.due_at) else {
+            return Ok(self.series.start);
+        };
+        if content.recurrence_mode != RecurrenceMode::Due || rule.count().is_some() || due - ANCHOR_KEEPS <= start {
+            return Ok(Some(start));
         }
+        rule.anchor_near(content.time_zone, start, due - ANCHOR_KEEPS, budget)
+            .map(Some)
     }
 
     /// The occurrence after this one, created when this one is completed at `done_at`;
     /// `None` when the series has ended or the task does not repeat.
-    pub fn next_occurrence(&self, done_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<Task> {
-        let due = self.position()?.next(done_at)?;
-        Some(Task {
+    ///
+    /// # Errors
+    /// When finding the next due time spends `budget`.
+    pub fn next_occurrence(
+        &self,
+        done_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        budget: &mut Budget,
+    ) -> Result<Option<Task>, TooCostly> {
+        let Some(position) = self.position() else {
+            return Ok(None);
+        };
+        let Some(due) = position.next(done_at, budget)? else {
+            return Ok(None);
+        };
+        Ok(Some(Task {
             id: self.next_occurrence_id(),
             content: self.moved_to(due),
             series: Series {
@@ -339,14 +370,15 @@ impl Task {
             updated_at: now,
             version: 1,
             ..self.clone()
-        })
+        }))
     }
 
     /// This occurrence moved on to the next due time of its series without being done.
     ///
     /// # Errors
-    /// When the task does not repeat, is completed, or is the last of its series.
-    pub fn skipped(&self, now: DateTime<Utc>) -> Result<Task, FieldError> {
+    /// When the task does not repeat, is completed, or is the last of its series, or finding
+    /// the next due time spends `budget`.
+    pub fn skipped(&self, now: DateTime<Utc>, budget: &mut Budget) -> Result<Task, FieldError> {
         if self.content.recurrence.is_none() {
             return Err(FieldError::new(
                 "recurrence",
@@ -359,7 +391,11 @@ impl Task {
                 "a completed occurrence cannot be skipped; reopen it first",
             ));
         }
-        let due = self.position().and_then(|p| p.next(now)).ok_or_else(|| {
+        let next = match self.position() {
+            Some(position) => position.next(now, budget)?,
+            None => None,
+        };
+        let due = next.ok_or_else(|| {
             FieldError::new(
                 "recurrence",
                 "this is the last occurrence of its series; complete or delete it instead",
@@ -378,22 +414,14 @@ impl Task {
 
     /// The due times of up to `n` occurrences after this one (assuming each is done on
     /// time), and whether the series ends within them.
-    pub fn upcoming(&self, n: usize) -> (Vec<DateTime<Utc>>, bool) {
-        let Some(mut position) = self.position() else {
-            return (Vec::new(), true);
-        };
-        let mut out = Vec::with_capacity(n);
-        while out.len() < n {
-            match position.next(position.due) {
-                Some(next) => {
-                    out.push(next);
-                    position.due = next;
-                    position.index += 1;
-                }
-                None => return (out, true),
-            }
+    ///
+    /// # Errors
+    /// When finding them spends `budget`.
+    pub fn upcoming(&self, n: usize, budget: &mut Budget) -> Result<(Vec<DateTime<Utc>>, bool), TooCostly> {
+        match self.position() {
+            Some(position) => position.upcoming(n, budget),
+            None => Ok((Vec::new(), true)),
         }
-        (out, false)
     }
 
     /// The id of the occurrence that follows this one: derived from the series and this
@@ -456,11 +484,88 @@ mod tests {
         let content = NewTask::parse(&input()).unwrap();
         let task = Task::new(UserId::parse("u").unwrap(), content, Utc::now());
         assert_eq!(task.next_occurrence_id(), task.clone().next_occurrence_id());
-        let next_due = task.position().unwrap().next(Utc::now()).unwrap();
+        let next_due = task
+            .position()
+            .unwrap()
+            .next(Utc::now(), &mut Budget::new())
+            .unwrap()
+            .unwrap();
         let moved = Task {
             content: task.moved_to(next_due),
             ..task.clone()
         };
         assert_ne!(moved.next_occurrence_id(), task.next_occurrence_id());
+    }
+
+    fn daily_since_1970(rule: &str) -> Task {
+        let raw = TaskInput {
+            due_at: Some("1970-01-01T09:00:00Z".into()),
+            recurrence: Some(rule.into()),
+            ..TaskInput::titled("Stretch")
+        };
+        Task::new(UserId::parse("u").unwrap(), NewTask::parse(&raw).unwrap(), Utc::now())
+    }
+
+    fn moved(task: &Task, due: &str) -> Task {
+        let mut raw = task.content.to_input();
+        raw.due_at = Some(due.into());
+        task.edited(NewTask::parse(&raw).unwrap(), &mut Budget::new()).unwrap()
+    }
+
+    fn next_due(task: &Task) -> Option<DateTime<Utc>> {
+        let position = task.position().unwrap();
+        position.next(position.due, &mut Budget::new()).unwrap()
+    }
+
+    #[test]
+    fn moving_the_due_time_far_ahead_re_anchors_the_start_on_the_same_calendar() {
+        let task = daily_since_1970("FREQ=DAILY;INTERVAL=3");
+        let far = moved(&task, "2150-06-15T12:00:00Z");
+        let start = far.series.start.unwrap();
+        assert!(
+            start > "2148-01-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap(),
+            "{start}"
+        );
+        assert_eq!(
+            far.series.index, task.series.index,
+            "the occurrence count is not restarted"
+        );
+        // The same next due time as walking from 1970: every third day at 09:00.
+        let from_1970 = Task {
+            series: task.series.clone(),
+            ..far.clone()
+        };
+        assert_eq!(next_due(&far), next_due(&from_1970));
+        // Moved back by a few months, it is still on the 1970 calendar.
+        let back = moved(&far, "2150-01-02T10:00:00Z");
+        let back_from_1970 = Task {
+            series: task.series.clone(),
+            ..back.clone()
+        };
+        assert_eq!(next_due(&back), next_due(&back_from_1970));
+    }
+
+    #[test]
+    fn a_series_with_count_keeps_its_start_when_moved() {
+        let task = daily_since_1970("FREQ=DAILY;COUNT=5000");
+        let far = moved(&task, "1975-06-15T12:00:00Z");
+        assert_eq!(far.series.start, task.series.start);
+        // COUNT still counts from 1970: the 5,000th day is 1983-09-09.
+        let late = moved(&task, "1983-09-09T12:00:00Z");
+        assert_eq!(
+            next_due(&moved(&task, "1983-09-08T12:00:00Z")),
+            Some("1983-09-09T09:00:00Z".parse().unwrap())
+        );
+        assert_eq!(next_due(&late), None);
+    }
+
+    #[test]
+    fn due_at_and_exdates_outside_the_supported_range_are_refused() {
+        let mut raw = input();
+        raw.due_at = Some("9000-01-01T00:00:00Z".into());
+        raw.exdates = vec!["0001-01-01T00:00:00Z".into()];
+        raw.reminders = vec!["1969-07-20T20:17:00Z".into()];
+        let fields: Vec<_> = NewTask::parse(&raw).unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["due_at", "reminders[0]", "exdates[0]"]);
     }
 }

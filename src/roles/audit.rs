@@ -19,10 +19,13 @@ impl Handler for Audit {
         &[Topic::TaskEvents]
     }
 
+    type Prepared = ();
+
     fn handle<'a>(
         &'a self,
         tx: &'a mut Tx,
         event: &'a Event,
+        (): (),
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
         async move {
             let h = &event.header;

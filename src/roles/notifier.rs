@@ -139,10 +139,14 @@ impl Handler for Notifier {
         &[Topic::TaskReminders]
     }
 
-    async fn prepare(&self, event: &Event) -> Result<(), HandlerError> {
-        match &event.data {
-            EventData::ReminderFired(fired) => self.call_webhook(event, fired).await,
-            _ => Ok(()),
+    type Prepared = ();
+
+    fn prepare<'a>(&'a self, event: &'a Event) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
+        async move {
+            match &event.data {
+                EventData::ReminderFired(fired) => self.call_webhook(event, fired).await,
+                _ => Ok(()),
+            }
         }
     }
 
@@ -150,6 +154,7 @@ impl Handler for Notifier {
         &'a self,
         tx: &'a mut Tx,
         event: &'a Event,
+        (): (),
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
         self.record(tx, event)
     }

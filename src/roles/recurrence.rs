@@ -3,10 +3,20 @@
 //! completed occurrence's due time (`Task::next_occurrence_id`), and it is inserted with
 //! ON CONFLICT DO NOTHING in the same transaction as the inbox row, so redeliveries, a
 //! reopen-and-complete-again, or two recurrence processes all land on the same single task.
+//!
+//! The next due time is worked out in `prepare`, before the transaction and on a blocking
+//! thread: it is bounded rule arithmetic (a rule too costly to follow is a permanent failure,
+//! parked on the DLQ with the reason) and must hold neither the database nor the runtime. It
+//! depends only on the event (the completed occurrence's snapshot), not on any row, so the
+//! transaction has nothing to re-check: inserting the next occurrence is idempotent by its
+//! id, and ending the series locks the row it marks.
 
 use std::future::Future;
 
+use anyhow::anyhow;
+
 use crate::bus::consumer::{Handler, HandlerError};
+use crate::domain::{Budget, Task};
 use crate::events::{Event, EventData, Topic};
 use crate::store::{Store, Tx};
 
@@ -14,23 +24,43 @@ pub struct Repeat {
     store: Store,
 }
 
+/// What the completion of an occurrence leads to.
+#[derive(Debug, Default)]
+pub enum Advance {
+    /// Not this role's to act on.
+    #[default]
+    Nothing,
+    /// Create this occurrence.
+    Next(Box<Task>),
+    /// This completed occurrence was the last of its series.
+    End(Box<Task>),
+}
+
 impl Repeat {
     pub fn new(store: Store) -> Self {
         Self { store }
     }
 
-    async fn advance(&self, tx: &mut Tx, event: &Event) -> Result<(), HandlerError> {
-        let EventData::SeriesAdvance(advance) = &event.data else {
-            return Ok(()); // not this role's to act on
-        };
-        let done = advance
-            .occurrence
-            .to_task(&event.header)
-            .map_err(HandlerError::Permanent)?;
-        let now = crate::time::now();
-        let done_at = done.completed_at.unwrap_or(now);
-        match done.next_occurrence(done_at, now) {
-            Some(next) => {
+    async fn plan(&self, event: &Event) -> Result<Advance, HandlerError> {
+        if !matches!(event.data, EventData::SeriesAdvance(_)) {
+            return Ok(Advance::Nothing);
+        }
+        let event = event.clone();
+        tokio::task::spawn_blocking(move || plan(&event)).await.map_err(|e| {
+            // A panic in the rule arithmetic would recur on every retry.
+            let error = anyhow!("working out the next occurrence failed: {e}");
+            if e.is_panic() {
+                HandlerError::Permanent(error)
+            } else {
+                HandlerError::Transient(error)
+            }
+        })?
+    }
+
+    async fn advance(&self, tx: &mut Tx, advance: Advance) -> Result<(), HandlerError> {
+        match advance {
+            Advance::Nothing => {}
+            Advance::Next(next) => {
                 let created = self
                     .store
                     .create_occurrence(tx, &next)
@@ -38,7 +68,7 @@ impl Repeat {
                     .map_err(HandlerError::Transient)?;
                 tracing::info!(series = %next.series.id, occurrence = %next.id, created, "series advanced");
             }
-            None => {
+            Advance::End(done) => {
                 self.store
                     .end_series(tx, &done.user_id, done.id)
                     .await
@@ -50,7 +80,30 @@ impl Repeat {
     }
 }
 
+/// The next occurrence after the one `event` reports completed, or the end of its series.
+fn plan(event: &Event) -> Result<Advance, HandlerError> {
+    let EventData::SeriesAdvance(advance) = &event.data else {
+        return Ok(Advance::Nothing);
+    };
+    let done = advance
+        .occurrence
+        .to_task(&event.header)
+        .map_err(HandlerError::Permanent)?;
+    let now = crate::time::now();
+    let done_at = done.completed_at.unwrap_or(now);
+    match done.next_occurrence(done_at, now, &mut Budget::new()) {
+        Ok(Some(next)) => Ok(Advance::Next(Box::new(next))),
+        Ok(None) => Ok(Advance::End(Box::new(done))),
+        Err(too_costly) => Err(HandlerError::Permanent(anyhow!(
+            "series {} cannot advance: {too_costly}",
+            done.series.id
+        ))),
+    }
+}
+
 impl Handler for Repeat {
+    type Prepared = Advance;
+
     fn name(&self) -> &'static str {
         "recurrence"
     }
@@ -59,11 +112,70 @@ impl Handler for Repeat {
         &[Topic::TaskRecurrence]
     }
 
+    fn prepare<'a>(&'a self, event: &'a Event) -> impl Future<Output = Result<Advance, HandlerError>> + Send + 'a {
+        self.plan(event)
+    }
+
     fn handle<'a>(
         &'a self,
         tx: &'a mut Tx,
-        event: &'a Event,
+        _event: &'a Event,
+        advance: Advance,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
-        self.advance(tx, event)
+        self.advance(tx, advance)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::domain::{NewTask, Status, TaskInput, UserId};
+
+    /// The series.advance event of completing a daily task due `due` whose series started
+    /// at `start`.
+    fn advance_of(start: &str, due: &str) -> Event {
+        let raw = TaskInput {
+            due_at: Some(due.into()),
+            recurrence: Some("FREQ=DAILY".into()),
+            ..TaskInput::titled("Stretch")
+        };
+        let now = crate::time::now();
+        let mut open = Task::new(UserId::parse("u").unwrap(), NewTask::parse(&raw).unwrap(), now);
+        open.series.start = Some(start.parse().unwrap());
+        let done = Task {
+            status: Status::Completed,
+            completed_at: Some(now),
+            version: 2,
+            ..open.clone()
+        };
+        Event::for_change(Some(&open), Some(&done))
+            .into_iter()
+            .find(|e| matches!(e.data, EventData::SeriesAdvance(_)))
+            .expect("a series.advance event")
+    }
+
+    #[test]
+    fn the_next_occurrence_is_worked_out_from_the_event() {
+        let event = advance_of("2026-01-05T09:00:00Z", "2026-01-07T09:00:00Z");
+        let Ok(Advance::Next(next)) = plan(&event) else {
+            panic!("expected a next occurrence");
+        };
+        let expected: DateTime<Utc> = "2026-01-08T09:00:00Z".parse().unwrap();
+        assert_eq!(next.content.due_at, Some(expected));
+    }
+
+    #[test]
+    fn a_series_too_costly_to_follow_is_a_permanent_failure() {
+        // A start no API path can store (a crafted event, or a row from before the range
+        // bound): reaching 2026 from year 1 one day at a time exceeds the budget.
+        let event = advance_of("0001-01-01T09:00:00Z", "2026-01-07T09:00:00Z");
+        match plan(&event) {
+            Err(HandlerError::Permanent(error)) => {
+                assert!(error.to_string().contains("too much computation"), "{error:#}");
+            }
+            other => panic!("expected a permanent failure, got {other:?}"),
+        }
     }
 }

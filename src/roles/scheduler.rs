@@ -145,10 +145,13 @@ impl Handler for Scheduler {
         &[Topic::TaskReminders]
     }
 
+    type Prepared = ();
+
     fn handle<'a>(
         &'a self,
         tx: &'a mut Tx,
         event: &'a Event,
+        (): (),
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
         self.apply(tx, event)
     }

@@ -8,6 +8,7 @@ mod kafka_client;
 mod live;
 mod process;
 
+mod abuse;
 mod errors;
 mod events;
 mod health;

@@ -55,7 +55,7 @@ impl CreateTaskRequest {
 }
 
 /// A partial update: absent fields stay as they are; `null` clears a field that may be empty.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTaskRequest {
     #[serde(default, deserialize_with = "not_null")]

@@ -11,10 +11,11 @@ use super::dto::{
     CreateTaskRequest, HistoryEntry, OccurrencePreview, ReminderView, TaskPage, TaskView, UpdateTaskRequest,
 };
 use super::query::{self, ListParams};
+use super::rules::{self, off_runtime};
 use crate::api::headers::{self, etag};
 use crate::api::{ApiError, ApiJson, AppState, Problem};
 use crate::auth::CurrentUser;
-use crate::domain::{NewTask, Status, Task};
+use crate::domain::{Budget, NewTask, Status, Task};
 use crate::store::{CreateOutcome, IdempotencyRequest, StoredResponse};
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -66,7 +67,10 @@ pub async fn create_task(
     ApiJson { body, raw }: ApiJson<CreateTaskRequest>,
 ) -> ApiResult<Response> {
     let key = headers::idempotency_key(&headers)?;
-    let content = NewTask::parse(&body.into_input()).map_err(ApiError::invalid)?;
+    let input = body.into_input();
+    let content = off_runtime(move || NewTask::parse(&input))
+        .await?
+        .map_err(ApiError::invalid)?;
     let idempotency = key.map(|key| IdempotencyRequest::new(key, &raw));
     let render = |task: &Task| StoredResponse {
         status: StatusCode::CREATED.as_u16(),
@@ -164,13 +168,15 @@ pub async fn update_task(
     ApiJson { body, .. }: ApiJson<UpdateTaskRequest>,
 ) -> ApiResult<Response> {
     let if_match = headers::if_match(&headers)?;
-    let task = state
-        .store
-        .change_task(&user, id, if_match, |current, _now| {
-            let content = NewTask::parse(&body.apply(current.content.to_input()))?;
-            Ok((content != current.content).then(|| current.edited(content)))
-        })
-        .await?;
+    let task = rules::change_task(&state, &user, id, if_match, move |current, _now| {
+        let content = NewTask::parse(&body.clone().apply(current.content.to_input()))?;
+        if content == current.content {
+            return Ok(None);
+        }
+        let edited = current.edited(content, &mut Budget::new());
+        edited.map(Some).map_err(|e| vec![e.into()])
+    })
+    .await?;
     Ok(task_response(StatusCode::OK, &task))
 }
 
@@ -292,7 +298,7 @@ pub async fn task_history(
         (status = 200, description = "The task, now at the next occurrence", body = TaskView),
         (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The task has changed since that version", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not repeating, completed, or the last occurrence", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not repeating, completed, the last occurrence, or the rule needs too much computation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(user = %user.as_str(), task = %id))]
@@ -302,12 +308,11 @@ pub async fn skip_task(
     TaskId(id): TaskId,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let task = state
-        .store
-        .change_task(&user, id, headers::if_match(&headers)?, |current, now| {
-            current.skipped(now).map(Some).map_err(|e| vec![e])
-        })
-        .await?;
+    let if_match = headers::if_match(&headers)?;
+    let task = rules::change_task(&state, &user, id, if_match, |current, now| {
+        current.skipped(now, &mut Budget::new()).map(Some).map_err(|e| vec![e])
+    })
+    .await?;
     Ok(task_response(StatusCode::OK, &task))
 }
 
@@ -318,7 +323,7 @@ pub async fn skip_task(
     responses(
         (status = 200, description = "Upcoming due times", body = OccurrencePreview),
         (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad limit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad limit, or the rule needs too much computation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(user = %user.as_str(), task = %id))]
@@ -334,8 +339,10 @@ pub async fn task_occurrences(
         .get_task(&user, id)
         .await?
         .ok_or_else(ApiError::task_not_found)?;
-    let (due_times, series_ends) = task.upcoming(limit);
     let tz = task.content.time_zone.tz();
+    let (due_times, series_ends) = off_runtime(move || task.upcoming(limit, &mut Budget::new()))
+        .await?
+        .map_err(|e| ApiError::invalid(vec![e.into()]))?;
     Ok(Json(OccurrencePreview {
         local_times: due_times.iter().map(|t| t.with_timezone(&tz).to_rfc3339()).collect(),
         due_times: due_times.into_iter().map(crate::time::format).collect(),
