@@ -93,6 +93,12 @@ pub struct HttpSettings {
     /// Address the HTTP API listens on (port 0 picks a free port).
     #[arg(long, env = "TASKSTREAM_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+
+    /// Writes that may wait for the database at once; more are answered 503 + Retry-After at
+    /// once. About the database's writes per second × the latency you accept (1,300/s × 50 ms
+    /// on SQLite here).
+    #[arg(long, env = "TASKSTREAM_WRITE_QUEUE", default_value_t = 64)]
+    pub write_queue: usize,
 }
 
 impl CommonSettings {

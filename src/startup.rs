@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::live::{Live, LiveHub};
-use crate::api::{self, AppState, BrokerProbe};
+use crate::api::{self, Admission, AppState, BrokerProbe};
 use crate::auth::Auth;
 use crate::bus::consumer::{self, Retry};
 use crate::bus::{topics, Kafka, Publisher, Stalls};
@@ -128,6 +128,9 @@ impl Application {
                 .context("cannot create the broker probe")?;
             let hub = LiveHub::new(shutdown.clone());
             live = Some(hub.clone());
+            let queue = self.parts.http.as_ref().map_or(64, |http| http.write_queue);
+            let admission = Admission::new(queue);
+            tokio::spawn(admission.clone().report(Duration::from_secs(10), shutdown.clone()));
             let state = AppState {
                 store: self.store.clone(),
                 auth: self.auth.clone(),
@@ -135,6 +138,7 @@ impl Application {
                 webhook_policy: self.webhook_policy.clone(),
                 live: hub.clone(),
                 stalls: self.stalls.clone(),
+                admission,
             };
             let stop = shutdown.clone();
             parts.spawn(async move {

@@ -6,9 +6,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::domain::FieldError;
-use crate::store::WriteError;
+use crate::store::{is_outage, WriteError};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// What a 503 asks the client to wait before retrying.
+const RETRY_AFTER_SECS: &str = "1";
 
 /// The body of every error response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -51,6 +54,9 @@ pub enum ApiError {
     PreconditionFailed { current: i64 },
     #[error("{0}")]
     Unavailable(String),
+    /// The write queue is full: retry after a moment.
+    #[error("the service is at capacity; retry after the time in Retry-After")]
+    Overloaded,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -81,7 +87,8 @@ impl ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(error) if is_outage(error) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -99,6 +106,8 @@ impl ApiError {
             Self::Conflict(_) => "/problems/conflict",
             Self::PreconditionFailed { .. } => "/problems/stale-version",
             Self::Unavailable(_) => "/problems/unavailable",
+            Self::Overloaded => "/problems/overloaded",
+            Self::Internal(error) if is_outage(error) => "/problems/unavailable",
             Self::Internal(_) => "/problems/internal",
         }
     }
@@ -106,6 +115,9 @@ impl ApiError {
     fn problem(&self) -> Problem {
         let status = self.status();
         let detail = match self {
+            Self::Internal(error) if is_outage(error) => {
+                "the database is busy or unavailable; retry after the time in Retry-After".to_owned()
+            }
             Self::Internal(_) => "the server failed to handle the request; it has been logged".to_owned(),
             other => other.to_string(),
         };
@@ -130,8 +142,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Self::Internal(error) = &self {
-            tracing::error!(error = format!("{error:#}"), "request failed");
+        match &self {
+            // A pool timeout or a busy database is load, not a bug: 503, and the client may retry.
+            Self::Internal(error) if is_outage(error) => {
+                tracing::warn!(error = format!("{error:#}"), "database unavailable: answered 503");
+            }
+            Self::Internal(error) => tracing::error!(error = format!("{error:#}"), "request failed"),
+            _ => {}
         }
         let problem = self.problem();
         let body = serde_json::to_vec(&problem).unwrap_or_default();
@@ -151,6 +168,9 @@ impl IntoResponse for ApiError {
                 }
             }
             _ => {}
+        }
+        if self.status() == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
         }
         response
     }

@@ -1,5 +1,6 @@
 //! The HTTP API: JSON under /api/v1, problem+json for every error.
 
+mod admission;
 mod error;
 mod headers;
 mod health;
@@ -15,6 +16,7 @@ use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+pub use admission::Admission;
 pub use error::{ApiError, Problem, PROBLEM_JSON};
 pub use json::{ApiJson, BODY_LIMIT};
 pub use openapi::ApiDoc;
@@ -34,6 +36,8 @@ pub struct AppState {
     pub webhook_policy: crate::webhook::EgressPolicy,
     /// Roles of this process waiting for a dependency.
     pub stalls: crate::bus::Stalls,
+    /// The bounded write queue.
+    pub admission: Admission,
 }
 
 /// Asks the broker for metadata, for /readyz.
@@ -78,6 +82,10 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.admission.clone(),
+            admission::admit,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {

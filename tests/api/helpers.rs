@@ -100,6 +100,7 @@ pub async fn spawn_with(parts: impl FnOnce(HttpSettings) -> Parts, kafka: KafkaS
     taskstream::telemetry::init(&common.log, common.log_format);
     let http = HttpSettings {
         listen: "127.0.0.1:0".parse().expect("address"),
+        write_queue: 64,
     };
     let app = Application::build(&common, &kafka, parts(http))
         .await
@@ -293,4 +294,25 @@ impl TestApp {
             &format!("taskstream worker --role {role}"),
         ))
     }
+}
+
+/// A transaction that holds writes to `table` until it is dropped: SQLite's write lock (every
+/// write of the database waits), or on PostgreSQL an EXCLUSIVE lock on the table alone (reads
+/// go on). A writer meanwhile waits inside its own transaction.
+pub async fn hold_writes(app: &TestApp, table: &str) -> sqlx::AnyConnection {
+    sqlx::any::install_default_drivers();
+    let mut connection = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.database_url)
+        .await
+        .expect("connect");
+    let statements = if app.database_url.starts_with("sqlite") {
+        vec!["BEGIN IMMEDIATE".to_owned()]
+    } else {
+        vec!["BEGIN".to_owned(), format!("LOCK TABLE {table} IN EXCLUSIVE MODE")]
+    };
+    for statement in statements {
+        sqlx::Executor::execute(&mut connection, statement.as_str())
+            .await
+            .expect("hold the table");
+    }
+    connection
 }

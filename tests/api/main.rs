@@ -12,6 +12,7 @@ mod abuse;
 mod errors;
 mod events;
 mod health;
+mod overload;
 mod recurrence;
 mod reminders;
 mod resilience;

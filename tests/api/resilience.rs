@@ -8,7 +8,7 @@ use serde_json::json;
 use taskstream::startup::Parts;
 
 use crate::broker::{self, PrivateBroker};
-use crate::helpers::{instance, spawn, spawn_with, TestApp, SECRET, WAIT};
+use crate::helpers::{hold_writes, instance, spawn, spawn_with, TestApp, SECRET, WAIT};
 use crate::kafka_client::{consume_validated, produce, Outgoing};
 use crate::process::{wait_for, Guarded};
 
@@ -83,27 +83,6 @@ async fn create_tasks(app: &TestApp, range: std::ops::Range<i64>) {
     }
 }
 
-/// A transaction that holds the audit role's tables: its next write waits inside its own
-/// transaction until this is dropped (SQLite: the database's write lock; PostgreSQL: the
-/// audit log, so the test's own relay is not held).
-async fn hold_audit_tables(app: &TestApp) -> sqlx::AnyConnection {
-    sqlx::any::install_default_drivers();
-    let mut connection = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.database_url)
-        .await
-        .expect("connect");
-    let statements: &[&str] = if app.database_url.starts_with("sqlite") {
-        &["BEGIN IMMEDIATE"]
-    } else {
-        &["BEGIN", "LOCK TABLE audit_log IN EXCLUSIVE MODE"]
-    };
-    for statement in statements {
-        sqlx::Executor::execute(&mut connection, *statement)
-            .await
-            .expect("hold the audit tables");
-    }
-    connection
-}
-
 #[tokio::test]
 async fn a_consumer_killed_mid_stream_loses_nothing_and_doubles_nothing_and_stops_cleanly_on_sigterm() {
     // The API and the relay here; the audit consumer in a process of its own.
@@ -129,7 +108,7 @@ async fn a_consumer_killed_mid_stream_loses_nothing_and_doubles_nothing_and_stop
         2 * HALF,
     )
     .await;
-    let held = hold_audit_tables(&app).await;
+    let held = hold_writes(&app, "audit_log").await;
     worker.signal(libc::SIGCONT);
     tokio::time::sleep(Duration::from_millis(500)).await; // let it fetch and block (not needed for the verdict)
     worker.kill();
@@ -333,7 +312,7 @@ async fn a_database_outage_longer_than_every_retry_parks_nothing_and_reports_not
         .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
         .collect();
     headers.insert("ce_id".into(), event_id.clone());
-    let held = hold_audit_tables(&app).await;
+    let held = hold_writes(&app, "audit_log").await;
     produce(
         &app.kafka.brokers,
         &[Outgoing {
