@@ -382,7 +382,7 @@ async fn pipeline(database_url: &str, brokers: &str, events: u32, fetch_wait_max
         store.clone(),
         kafka.clone(),
         publisher.clone(),
-        RelaySettings::default(),
+        RelaySettings::for_kafka(kafka.settings()),
     );
     let started = Instant::now();
     let (url, relay_stop) = (database_url.to_owned(), stop.clone());

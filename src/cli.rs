@@ -58,6 +58,8 @@ pub enum Command {
         #[command(subcommand)]
         action: TopicsAction,
     },
+    /// List the outbox rows the broker refused for good (quarantined), with the reason.
+    Quarantined,
     /// Inspect and replay records parked on the dead-letter topics.
     Dlq {
         #[command(subcommand)]

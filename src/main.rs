@@ -51,6 +51,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied to the {} database", store.backend());
             return Ok(());
         }
+        Command::Quarantined => {
+            let store = startup::open_store(&cli.common).await?;
+            let rows = store.quarantined_outbox().await?;
+            for (id, event_type, event_id, at, error) in &rows {
+                println!("outbox #{id}  {event_type}  {event_id}  quarantined {at}: {error}");
+            }
+            eprintln!("{} quarantined row(s)", rows.len());
+            return Ok(());
+        }
         Command::Topics { action } => return topics_command(&Kafka::new(cli.kafka), action).await,
         Command::Dlq { action } => return dlq_command(&Kafka::new(cli.kafka), action).await,
     };

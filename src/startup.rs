@@ -176,7 +176,7 @@ impl Application {
                     self.store.clone(),
                     self.kafka.clone(),
                     publisher.clone(),
-                    RelaySettings::default(),
+                    RelaySettings::for_kafka(self.kafka.settings()),
                 );
                 let (url, stop) = (self.database_url.clone(), shutdown.clone());
                 parts.spawn(async move { relay.run(&url, stop).await });

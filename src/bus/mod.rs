@@ -11,6 +11,6 @@ pub mod topics;
 
 pub use client::{ErrorLog, Kafka};
 pub use closing::Detached;
-pub use producer::{record_headers, Outgoing, Publisher};
+pub use producer::{record_headers, Outgoing, Publisher, Refusal, DELIVERY_TIMEOUT};
 pub use stalls::Stalls;
 pub use topics::TopicNames;

@@ -16,12 +16,14 @@ use chrono::TimeDelta;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{record_headers, Kafka, Outgoing, Publisher};
+use crate::bus::{record_headers, Kafka, Outgoing, Publisher, Refusal};
 use crate::events::Topic;
-use crate::store::{Backend, OutboxRow, Store, OUTBOX_CHANNEL};
+use crate::store::{Backend, OutboxRow, Retention, Store, OUTBOX_CHANNEL};
 
 const LEASE: &str = "outbox-relay";
+/// Longer than the producer's delivery timeout (10 s), renewed every 5 s.
 const LEASE_TTL: TimeDelta = TimeDelta::seconds(15);
+const RENEW_EVERY: Duration = Duration::from_secs(5);
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
@@ -29,13 +31,26 @@ pub struct RelaySettings {
     pub batch_size: i64,
     /// Delivered rows are kept this long for inspection, then deleted.
     pub keep_delivered: TimeDelta,
+    /// What the relay's housekeeping deletes from the other growing tables.
+    pub retention: Retention,
 }
 
-impl Default for RelaySettings {
-    fn default() -> Self {
+impl RelaySettings {
+    /// Defaults, with the inbox kept longer than `kafka`'s longest topic retention.
+    pub fn for_kafka(kafka: &crate::config::KafkaSettings) -> Self {
+        let longest = [
+            kafka.events_retention_ms,
+            kafka.reminders_retention_ms,
+            kafka.recurrence_retention_ms,
+            kafka.dlq_retention_ms,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
         Self {
             batch_size: 1_000,
             keep_delivered: TimeDelta::hours(1),
+            retention: Retention::for_topics(TimeDelta::milliseconds(longest)),
         }
     }
 }
@@ -98,13 +113,7 @@ impl Relay {
             }
             if pruned.elapsed() > PRUNE_EVERY {
                 pruned = Instant::now();
-                match self.store.prune_outbox(self.settings.keep_delivered).await {
-                    Ok(n) if n > 0 => tracing::debug!(rows = n, "pruned delivered outbox rows"),
-                    Ok(_) => {}
-                    Err(error) => {
-                        tracing::warn!(error = format!("{error:#}"), "outbox prune failed")
-                    }
-                }
+                self.housekeeping().await;
             }
         }
         if renewed.is_some() {
@@ -114,8 +123,22 @@ impl Relay {
         Ok(())
     }
 
+    /// Deletes delivered outbox rows and what the other tables no longer need.
+    async fn housekeeping(&self) {
+        match self.store.prune_outbox(self.settings.keep_delivered).await {
+            Ok(n) if n > 0 => tracing::debug!(rows = n, "pruned delivered outbox rows"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "outbox prune failed"),
+        }
+        match self.store.prune(&self.settings.retention).await {
+            Ok(pruned) if pruned.total() > 0 => tracing::info!(?pruned, "pruned finished rows"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "prune failed"),
+        }
+    }
+
     async fn step(&self, renewed: &mut Option<Instant>) -> anyhow::Result<Step> {
-        let due = renewed.is_none_or(|at| at.elapsed() > Duration::from_secs(5));
+        let due = renewed.is_none_or(|at| at.elapsed() > RENEW_EVERY);
         if due {
             if !self.store.acquire_lease(LEASE, &self.holder, LEASE_TTL).await? {
                 if renewed.take().is_some() {
@@ -129,18 +152,60 @@ impl Relay {
         if rows.is_empty() {
             return Ok(Step::Idle);
         }
-        let delivered = self.publish(&rows).await;
-        let ids: Vec<i64> = rows.iter().take(delivered).map(|r| r.id).collect();
-        self.store.mark_delivered(&ids).await?;
-        if delivered < rows.len() {
-            anyhow::bail!("{} of {} records not acknowledged", rows.len() - delivered, rows.len());
+        let Some(results) = self.publish_leased(&rows, renewed).await? else {
+            return Ok(Step::NotLeader);
+        };
+        // Rows in order until the first refusal that may pass on a retry: the acknowledged
+        // ones are delivered, the ones refused for good are set aside, and that one and
+        // everything after it are sent again (order kept).
+        let mut delivered = Vec::new();
+        for (row, result) in rows.iter().zip(&results) {
+            match result {
+                Ok(()) => delivered.push(row.id),
+                Err(refusal) if refusal.permanent => {
+                    tracing::error!(outbox_id = row.id, event_id = %row.event_id, event_type = %row.event_type, error = %refusal, "the broker refuses this record for good: quarantined");
+                    self.store.quarantine_outbox(row.id, &refusal.message).await?;
+                }
+                Err(refusal) => {
+                    self.store.mark_delivered(&delivered).await?;
+                    anyhow::bail!("record {} not acknowledged: {refusal}", row.id);
+                }
+            }
         }
+        self.store.mark_delivered(&delivered).await?;
         tracing::debug!(records = rows.len(), "published");
         Ok(Step::Published)
     }
 
-    /// Sends the batch; returns how many leading rows the broker acknowledged.
-    async fn publish(&self, rows: &[OutboxRow]) -> usize {
+    /// Publishes while renewing the lease, so a batch that takes long (the broker slow or
+    /// away, up to the delivery timeout) is never published by two relays at once. `None`
+    /// when the lease was lost meanwhile: nothing is marked, the new holder sends the rows
+    /// again (records of this batch still in flight can only be duplicates, which the
+    /// consumers' inboxes absorb).
+    async fn publish_leased(
+        &self,
+        rows: &[OutboxRow],
+        renewed: &mut Option<Instant>,
+    ) -> anyhow::Result<Option<Vec<Result<(), Refusal>>>> {
+        let publishing = self.publish(rows);
+        tokio::pin!(publishing);
+        loop {
+            tokio::select! {
+                results = &mut publishing => return Ok(Some(results)),
+                () = tokio::time::sleep(RENEW_EVERY) => {
+                    if !self.store.acquire_lease(LEASE, &self.holder, LEASE_TTL).await? {
+                        tracing::warn!("relay lost its lease during a batch; another relay publishes now");
+                        *renewed = None;
+                        return Ok(None);
+                    }
+                    *renewed = Some(Instant::now());
+                }
+            }
+        }
+    }
+
+    /// Sends the batch; result `i` is row `i`'s.
+    async fn publish(&self, rows: &[OutboxRow]) -> Vec<Result<(), Refusal>> {
         let names: Vec<String> = rows
             .iter()
             .map(|r| Topic::from_base_name(&r.topic).map_or_else(|| r.topic.clone(), |t| self.kafka.topics.name(t)))
@@ -155,12 +220,7 @@ impl Relay {
                 headers: record_headers(&row.header_pairs()),
             })
             .collect();
-        let results = self.publisher.send_all(records).await;
-        let delivered = results.iter().take_while(|r| r.is_ok()).count();
-        if let Some(Err(error)) = results.get(delivered) {
-            tracing::warn!(%error, "first unacknowledged record");
-        }
-        delivered
+        self.publisher.send_all(records).await
     }
 }
 

@@ -8,6 +8,7 @@
 mod audit;
 mod dialect;
 mod fault;
+mod housekeeping;
 mod idempotency;
 mod inbox;
 mod list;
@@ -29,6 +30,7 @@ use tokio::sync::Notify;
 pub use audit::AuditEntry;
 pub use dialect::Backend;
 pub use fault::is_outage;
+pub use housekeeping::{Pruned, Retention};
 pub use idempotency::{IdempotencyRequest, StoredResponse};
 pub use inbox::Tx;
 pub use list::{Cursor, ListQuery, Page, SortField, SortOrder};

@@ -77,7 +77,7 @@ impl Store {
     pub async fn pending_outbox(&self, limit: i64) -> anyhow::Result<Vec<OutboxRow>> {
         sqlx::query_as(
             "SELECT id, topic, record_key, event_id, event_type, payload, headers FROM outbox \
-             WHERE delivered_at IS NULL ORDER BY id LIMIT $1",
+             WHERE delivered_at IS NULL AND quarantined_at IS NULL ORDER BY id LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.reader)
@@ -100,6 +100,35 @@ impl Store {
         Ok(())
     }
 
+    /// Sets a row the broker refused for good aside, with the reason.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn quarantine_outbox(&self, id: i64, error: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE outbox SET quarantined_at = $1, quarantine_error = $2 WHERE id = $3")
+            .bind(crate::time::format(crate::time::now()))
+            .bind(error.chars().take(1_000).collect::<String>())
+            .bind(id)
+            .execute(&self.writer)
+            .await
+            .context("quarantine an outbox row")?;
+        Ok(())
+    }
+
+    /// The rows set aside, oldest first: id, event type, event id, when, why.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn quarantined_outbox(&self) -> anyhow::Result<Vec<(i64, String, String, String, String)>> {
+        sqlx::query_as(
+            "SELECT id, event_type, event_id, quarantined_at, quarantine_error FROM outbox \
+             WHERE quarantined_at IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .context("read quarantined outbox rows")
+    }
+
     /// Deletes rows delivered more than `age` ago; returns how many.
     ///
     /// # Errors
@@ -119,10 +148,11 @@ impl Store {
     /// # Errors
     /// A database failure.
     pub async fn outbox_backlog(&self) -> anyhow::Result<i64> {
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
-            .fetch_one(&self.reader)
-            .await
-            .context("count outbox")?;
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND quarantined_at IS NULL")
+                .fetch_one(&self.reader)
+                .await
+                .context("count outbox")?;
         Ok(count)
     }
 

@@ -367,3 +367,98 @@ async fn a_database_outage_longer_than_every_retry_parks_nothing_and_reports_not
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_record_the_broker_refuses_for_good_is_quarantined_and_the_rows_behind_it_flow() {
+    // The client refuses records over 4,000 bytes: a task with a long description makes one.
+    let mut kafka = broker::kafka_settings(&format!("q{}.", uuid::Uuid::new_v4().simple()));
+    kafka.properties = vec!["message.max.bytes=4000".into()];
+    let app = spawn_with(Parts::all, kafka).await;
+    let big = app
+        .create_task(USER, &json!({"title": "big", "description": "x".repeat(6_000)}))
+        .await;
+    let small = app.create_task(USER, &json!({"title": "small"})).await;
+    let small_id = small["id"].as_str().expect("id");
+    assert_eq!(
+        app.wait_for_history(USER, small_id, 1).await.len(),
+        1,
+        "the row behind the refused one flows"
+    );
+    wait_for_count(&app, "SELECT COUNT(*) FROM outbox WHERE quarantined_at IS NOT NULL", 1).await;
+    let error: (String,) = {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&app.database_url).await.expect("connect");
+        let row = sqlx::query_as("SELECT quarantine_error FROM outbox WHERE quarantined_at IS NOT NULL")
+            .fetch_one(&pool)
+            .await
+            .expect("the quarantined row");
+        pool.close().await;
+        row
+    };
+    assert!(
+        error.0.to_lowercase().contains("size"),
+        "the reason is kept: {}",
+        error.0
+    );
+    let big_id = big["id"].as_str().expect("id");
+    assert!(
+        app.history(USER, big_id).await.is_empty(),
+        "the refused event was not published"
+    );
+}
+
+#[tokio::test]
+async fn housekeeping_deletes_old_inbox_rows_idempotency_keys_and_finished_reminders_only() {
+    let app = crate::helpers::spawn_app().await;
+    let store = taskstream::store::Store::connect(&app.database_url, 2)
+        .await
+        .expect("store");
+    let old = taskstream::time::format(chrono::Utc::now() - chrono::TimeDelta::days(400));
+    let new = taskstream::time::format(chrono::Utc::now());
+    for (when, tag) in [(&old, "old"), (&new, "new")] {
+        for sql in [
+            format!("INSERT INTO inbox (consumer, event_id, processed_at) VALUES ('audit', '{tag}', '{when}')"),
+            format!(
+                "INSERT INTO idempotency_keys (user_id, idempotency_key, request_hash, created_at) \
+                 VALUES ('u', '{tag}', 'h', '{when}')"
+            ),
+            format!(
+                "INSERT INTO reminder_schedule (id, task_id, user_id, reminder_index, spec, fire_at, task_version, state, updated_at) \
+                 VALUES ('{tag}-done', 't', 'u', 0, 's', '{when}', 1, 'delivered', '{when}')"
+            ),
+            format!(
+                "INSERT INTO reminder_schedule (id, task_id, user_id, reminder_index, spec, fire_at, task_version, state, updated_at) \
+                 VALUES ('{tag}-pending', 't', 'u', 0, 's', '{when}', 1, 'pending', '{when}')"
+            ),
+            format!("INSERT INTO reminder_deliveries (reminder_id, channel, delivered_at) VALUES ('{tag}-done', 'log', '{when}')"),
+        ] {
+            count_exec(&app, &sql).await;
+        }
+    }
+    let keep = taskstream::store::Retention::for_topics(chrono::TimeDelta::days(14));
+    let pruned = store.prune(&keep).await.expect("prune");
+    assert_eq!(
+        (pruned.inbox, pruned.idempotency_keys, pruned.reminders),
+        (1, 1, 1),
+        "exactly the old finished rows"
+    );
+    for (table, left) in [
+        ("inbox", 1),
+        ("idempotency_keys", 1),
+        ("reminder_schedule", 3), // the new finished one and both pending ones
+        ("reminder_deliveries", 1),
+    ] {
+        assert_eq!(
+            count(&app, &format!("SELECT COUNT(*) FROM {table}")).await,
+            left,
+            "{table}"
+        );
+    }
+}
+
+async fn count_exec(app: &TestApp, sql: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.database_url).await.expect("connect");
+    sqlx::query(sql).execute(&pool).await.expect(sql);
+    pool.close().await;
+}
