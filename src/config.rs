@@ -99,6 +99,14 @@ pub struct HttpSettings {
     /// on SQLite here).
     #[arg(long, env = "TASKSTREAM_WRITE_QUEUE", default_value_t = 64)]
     pub write_queue: usize,
+
+    /// Requests a minute one user may make, sustained (beyond it: 429 + Retry-After).
+    #[arg(long, env = "TASKSTREAM_RATE_LIMIT_PER_MINUTE", default_value_t = 3_000)]
+    pub rate_limit_per_minute: u32,
+
+    /// Requests one user may make at once before the per-minute rate applies.
+    #[arg(long, env = "TASKSTREAM_RATE_LIMIT_BURST", default_value_t = 200)]
+    pub rate_limit_burst: u32,
 }
 
 impl CommonSettings {

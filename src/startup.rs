@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::live::{Live, LiveHub};
-use crate::api::{self, Admission, AppState, BrokerProbe};
+use crate::api::{self, Admission, AppState, BrokerProbe, UserLimits};
 use crate::auth::Auth;
 use crate::bus::consumer::{self, Retry};
 use crate::bus::{topics, Kafka, Publisher, Stalls};
@@ -120,7 +120,7 @@ impl Application {
             tokio::spawn(ensure_topics(self.kafka.clone(), shutdown.clone()));
         }
         let mut live = None;
-        if let Some(listener) = self.listener.take() {
+        if let (Some(listener), Some(http)) = (self.listener.take(), self.parts.http.clone()) {
             let probe: BaseConsumer = self
                 .kafka
                 .base_config()?
@@ -128,9 +128,10 @@ impl Application {
                 .context("cannot create the broker probe")?;
             let hub = LiveHub::new(shutdown.clone());
             live = Some(hub.clone());
-            let queue = self.parts.http.as_ref().map_or(64, |http| http.write_queue);
-            let admission = Admission::new(queue);
+            let admission = Admission::new(http.write_queue);
             tokio::spawn(admission.clone().report(Duration::from_secs(10), shutdown.clone()));
+            let limits = UserLimits::new(http.rate_limit_per_minute, http.rate_limit_burst);
+            tokio::spawn(limits.clone().tidy(Duration::from_secs(60), shutdown.clone()));
             let state = AppState {
                 store: self.store.clone(),
                 auth: self.auth.clone(),
@@ -139,6 +140,7 @@ impl Application {
                 live: hub.clone(),
                 stalls: self.stalls.clone(),
                 admission,
+                limits,
             };
             let stop = shutdown.clone();
             parts.spawn(async move {

@@ -54,6 +54,9 @@ pub enum ApiError {
     PreconditionFailed { current: i64 },
     #[error("{0}")]
     Unavailable(String),
+    /// The caller spent their rate limit.
+    #[error("too many requests from this user; retry after the time in Retry-After")]
+    TooManyRequests { retry_after: std::time::Duration },
     /// The write queue is full: retry after a moment.
     #[error("the service is at capacity; retry after the time in Retry-After")]
     Overloaded,
@@ -87,6 +90,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(error) if is_outage(error) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -107,6 +111,7 @@ impl ApiError {
             Self::PreconditionFailed { .. } => "/problems/stale-version",
             Self::Unavailable(_) => "/problems/unavailable",
             Self::Overloaded => "/problems/overloaded",
+            Self::TooManyRequests { .. } => "/problems/rate-limited",
             Self::Internal(error) if is_outage(error) => "/problems/unavailable",
             Self::Internal(_) => "/problems/internal",
         }
@@ -171,6 +176,11 @@ impl IntoResponse for ApiError {
         }
         if self.status() == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        }
+        if let Self::TooManyRequests { retry_after } = &self {
+            // Whole seconds, rounded up: a client that waits this long gets through.
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
         response
     }

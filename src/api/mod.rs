@@ -7,6 +7,7 @@ mod health;
 mod json;
 pub mod live;
 mod openapi;
+mod rate_limit;
 pub mod tasks;
 pub mod webhook;
 
@@ -20,6 +21,7 @@ pub use admission::Admission;
 pub use error::{ApiError, Problem, PROBLEM_JSON};
 pub use json::{ApiJson, BODY_LIMIT};
 pub use openapi::ApiDoc;
+pub use rate_limit::UserLimits;
 
 use crate::auth::Auth;
 use crate::store::Store;
@@ -38,6 +40,8 @@ pub struct AppState {
     pub stalls: crate::bus::Stalls,
     /// The bounded write queue.
     pub admission: Admission,
+    /// Per-user request budgets.
+    pub limits: UserLimits,
 }
 
 /// Asks the broker for metadata, for /readyz.

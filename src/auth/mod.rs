@@ -145,6 +145,7 @@ pub struct CurrentUser(pub UserId);
 impl<S> FromRequestParts<S> for CurrentUser
 where
     Auth: FromRef<S>,
+    crate::api::UserLimits: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
@@ -160,9 +161,10 @@ where
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
-        Auth::from_ref(state)
-            .verify(token)
-            .map(CurrentUser)
-            .map_err(ApiError::Unauthorized)
+        let user = Auth::from_ref(state).verify(token).map_err(ApiError::Unauthorized)?;
+        crate::api::UserLimits::from_ref(state)
+            .check(&user)
+            .map_err(|wait| ApiError::TooManyRequests { retry_after: wait })?;
+        Ok(CurrentUser(user))
     }
 }

@@ -101,6 +101,8 @@ pub async fn spawn_with(parts: impl FnOnce(HttpSettings) -> Parts, kafka: KafkaS
     let http = HttpSettings {
         listen: "127.0.0.1:0".parse().expect("address"),
         write_queue: 64,
+        rate_limit_per_minute: 1_000_000,
+        rate_limit_burst: 1_000_000,
     };
     let app = Application::build(&common, &kafka, parts(http))
         .await

@@ -92,3 +92,33 @@ async fn a_write_that_times_out_waiting_for_the_database_is_a_503_not_a_500() {
     }
     app.create_task(USER, &json!({"title": "after"})).await;
 }
+
+#[tokio::test]
+async fn a_user_over_the_rate_limit_gets_429_with_retry_after_while_others_are_served() {
+    let app = spawn(|mut http| {
+        http.rate_limit_per_minute = 1; // one more request a minute after the burst
+        http.rate_limit_burst = 5;
+        Parts {
+            http: Some(http),
+            ..Parts::default()
+        }
+    })
+    .await;
+    for n in 1..=5 {
+        assert_eq!(
+            app.list("greedy", "").await.status(),
+            StatusCode::OK,
+            "request {n} of the burst"
+        );
+    }
+    let response = app.list("greedy", "").await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_retry_after(&response);
+    let problem = assert_problem(response, StatusCode::TOO_MANY_REQUESTS, None).await;
+    assert_eq!(problem["type"], "/problems/rate-limited");
+    assert_eq!(
+        app.list("patient", "").await.status(),
+        StatusCode::OK,
+        "another user is not slowed by the first"
+    );
+}
