@@ -6,8 +6,12 @@
 //! in a bounded buffer, so a client that reconnects with `Last-Event-ID` gets what it missed
 //! meanwhile; when that id is no longer in the buffer (a long absence, or another API
 //! process) it gets a `resync` event and should reload through the REST API.
+//!
+//! Bounds: the buffer holds at most [`BUFFER`] events and [`BUFFER_BYTES`] of payload; an
+//! event's payload is shared by every client, not copied per connection; a user may hold
+//! [`STREAMS_PER_USER`] streams and the process [`STREAMS_TOTAL`] (429 beyond).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -23,17 +27,23 @@ use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_util::sync::CancellationToken;
 
-use super::AppState;
+use super::{ApiError, AppState};
 use crate::auth::CurrentUser;
 use crate::bus::consumer::{Handler, HandlerError, Membership};
 use crate::events::{Event, EventData, Topic};
 use crate::store::Tx;
 
-/// Events kept for clients that reconnect.
+/// Events kept for clients that reconnect, at most.
 const BUFFER: usize = 10_000;
+/// Payload bytes kept for clients that reconnect, at most.
+const BUFFER_BYTES: usize = 32 * 1024 * 1024;
+/// Open streams one user may hold in one API process.
+pub const STREAMS_PER_USER: usize = 5;
+/// Open streams one API process serves.
+pub const STREAMS_TOTAL: usize = 1_000;
 
-/// One event as the stream sends it.
-#[derive(Debug, Clone)]
+/// One event as the stream sends it; shared by every client that receives it.
+#[derive(Debug)]
 pub struct LiveEvent {
     pub id: String,
     pub user_id: String,
@@ -41,11 +51,33 @@ pub struct LiveEvent {
     pub json: String,
 }
 
+/// The buffer of recent events, bounded in count and bytes.
+#[derive(Default)]
+struct Recent {
+    events: VecDeque<Arc<LiveEvent>>,
+    bytes: usize,
+}
+
+impl Recent {
+    fn push(&mut self, event: Arc<LiveEvent>) {
+        self.bytes += event.json.len();
+        self.events.push_back(event);
+        while self.events.len() > BUFFER || self.bytes > BUFFER_BYTES {
+            match self.events.pop_front() {
+                Some(old) => self.bytes -= old.json.len(),
+                None => break,
+            }
+        }
+    }
+}
+
 /// Fans events out to connected clients; cheap to clone.
 #[derive(Clone)]
 pub struct LiveHub {
-    sender: broadcast::Sender<LiveEvent>,
-    recent: Arc<Mutex<VecDeque<LiveEvent>>>,
+    sender: broadcast::Sender<Arc<LiveEvent>>,
+    recent: Arc<Mutex<Recent>>,
+    /// Open streams per user.
+    open: Arc<Mutex<HashMap<String, usize>>>,
     /// Ends every open stream when the process stops.
     stop: CancellationToken,
 }
@@ -60,7 +92,8 @@ impl LiveHub {
     pub fn new(stop: CancellationToken) -> Self {
         Self {
             sender: broadcast::channel(4_096).0,
-            recent: Arc::new(Mutex::new(VecDeque::with_capacity(BUFFER))),
+            recent: Arc::new(Mutex::new(Recent::default())),
+            open: Arc::new(Mutex::new(HashMap::new())),
             stop,
         }
     }
@@ -79,33 +112,80 @@ impl LiveHub {
             return;
         }
         let Ok(json) = event.encode() else { return };
-        let live = LiveEvent {
+        let live = Arc::new(LiveEvent {
             id: event.header.event_id.to_string(),
             user_id: event.header.user_id.clone(),
             kind: event.header.event_type.clone(),
             json,
-        };
+        });
+        // Buffer and send under one lock, so a stream that resumes (reading the buffer under
+        // the same lock) sees each event either in the buffer or on its subscription.
         if let Ok(mut recent) = self.recent.lock() {
-            if recent.len() == BUFFER {
-                recent.pop_front();
-            }
-            recent.push_back(live.clone());
+            recent.push(live.clone());
+            let _ = self.sender.send(live); // no client connected is fine
         }
-        let _ = self.sender.send(live); // no client connected is fine
     }
 
-    /// The user's buffered events after `last_id`; `None` when `last_id` is not buffered.
-    fn since(&self, user: &str, last_id: &str) -> Option<Vec<LiveEvent>> {
-        let recent = self.recent.lock().ok()?;
-        let position = recent.iter().position(|e| e.id == last_id)?;
-        Some(
-            recent
-                .iter()
-                .skip(position + 1)
-                .filter(|e| e.user_id == user)
-                .cloned()
-                .collect(),
-        )
+    /// Subscribes and, with `last_id`, reads the user's buffered events after it, at one
+    /// instant: nothing falls between the two. The events are `None` when `last_id` is no
+    /// longer buffered.
+    fn resume(
+        &self,
+        user: &str,
+        last_id: Option<&str>,
+    ) -> (broadcast::Receiver<Arc<LiveEvent>>, Option<Vec<Arc<LiveEvent>>>) {
+        let Ok(recent) = self.recent.lock() else {
+            return (self.sender.subscribe(), None);
+        };
+        let receiver = self.sender.subscribe();
+        let missed = match last_id {
+            None => Some(Vec::new()),
+            Some(last_id) => recent.events.iter().position(|e| e.id == last_id).map(|position| {
+                recent
+                    .events
+                    .iter()
+                    .skip(position + 1)
+                    .filter(|e| e.user_id == user)
+                    .cloned()
+                    .collect()
+            }),
+        };
+        (receiver, missed)
+    }
+
+    /// A slot for one more stream of `user`, or `None` when the user or the process is at
+    /// its cap. The slot frees itself when dropped (the client went away).
+    fn open_stream(&self, user: &str) -> Option<StreamSlot> {
+        let mut open = self.open.lock().ok()?;
+        let total: usize = open.values().sum();
+        let mine = open.entry(user.to_owned()).or_default();
+        if *mine >= STREAMS_PER_USER || total >= STREAMS_TOTAL {
+            return None;
+        }
+        *mine += 1;
+        Some(StreamSlot {
+            open: self.open.clone(),
+            user: user.to_owned(),
+        })
+    }
+}
+
+/// One open stream, counted until dropped.
+struct StreamSlot {
+    open: Arc<Mutex<HashMap<String, usize>>>,
+    user: String,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.open.lock() {
+            if let Some(count) = open.get_mut(&self.user) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    open.remove(&self.user);
+                }
+            }
+        }
     }
 }
 
@@ -145,7 +225,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/stream", get(stream))
 }
 
-fn to_sse(event: &LiveEvent) -> SseEvent {
+fn to_sse(event: &Arc<LiveEvent>) -> SseEvent {
     SseEvent::default()
         .id(event.id.clone())
         .event(event.kind.clone())
@@ -162,39 +242,28 @@ pub async fn stream(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     headers: HeaderMap,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let hub = state.live.clone();
     let user = user.as_str().to_owned();
-    // Subscribe before reading the buffer, so nothing falls between the two.
-    let live = BroadcastStream::new(hub.sender.subscribe());
-    let last_id = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let missed: Vec<SseEvent> = match &last_id {
-        None => Vec::new(),
-        Some(id) => match hub.since(&user, id) {
-            Some(events) => events.iter().map(to_sse).collect(),
-            None => vec![SseEvent::default()
-                .event("resync")
-                .data("{\"reason\":\"events since Last-Event-ID are no longer buffered; reload\"}")],
-        },
+    let slot = hub.open_stream(&user).ok_or(ApiError::TooManyRequests {
+        retry_after: Duration::from_secs(5),
+    })?;
+    let last_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
+    let (receiver, missed) = hub.resume(&user, last_id);
+    let missed: Vec<SseEvent> = match missed {
+        Some(events) => events.iter().map(to_sse).collect(),
+        None => vec![SseEvent::default()
+            .event("resync")
+            .data("{\"reason\":\"events since Last-Event-ID are no longer buffered; reload\"}")],
     };
-    let replayed: std::collections::HashSet<String> = match &last_id {
-        Some(id) => hub
-            .since(&user, id)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| e.id)
-            .collect(),
-        None => Default::default(),
-    };
-    let live = live.filter_map(move |item| {
-        let user = user.clone();
-        let replayed = replayed.clone();
+    let live = BroadcastStream::new(receiver).filter_map(move |item| {
+        let mine = match &item {
+            Ok(event) => event.user_id == user,
+            Err(_) => true,
+        };
         async move {
             match item {
-                Ok(event) if event.user_id == user && !replayed.contains(&event.id) => Some(to_sse(&event)),
+                Ok(event) if mine => Some(to_sse(&event)),
                 Ok(_) => None,
                 // The client fell behind the channel: tell it to reload.
                 Err(_) => Some(
@@ -209,6 +278,9 @@ pub async fn stream(
     let events = stream::iter(missed)
         .chain(live)
         .take_until(async move { stop.cancelled().await })
-        .map(Ok);
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .map(move |event| {
+            let _open = &slot; // counted while the client holds the stream
+            Ok(event)
+        });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -158,3 +158,41 @@ async fn wait_until_live(app: &TestApp, stream: &mut Sse) {
         );
     }
 }
+
+#[tokio::test]
+async fn open_streams_are_capped_per_user_and_a_closed_one_frees_its_slot() {
+    let app = crate::helpers::spawn_app().await;
+    let open = |user: &'static str| {
+        app.client
+            .get(app.url("/api/v1/stream"))
+            .bearer_auth(app.token(user))
+            .timeout(Duration::from_secs(3600))
+            .send()
+    };
+    let mut streams = Vec::new();
+    for n in 0..taskstream::api::live::STREAMS_PER_USER {
+        let response = open("hoarder").await.expect("connect");
+        assert_eq!(response.status(), 200, "stream {n} within the cap");
+        streams.push(response);
+    }
+    let refused = open("hoarder").await.expect("connect");
+    assert_eq!(refused.status(), 429, "one stream over the cap");
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(
+        open("other").await.expect("connect").status(),
+        200,
+        "other users are not affected"
+    );
+
+    // A client that goes away gives its slot back (the server notices when its stream ends).
+    drop(streams.pop());
+    crate::process::wait_for("the closed stream's slot to be free", crate::helpers::WAIT, || async {
+        let response = open("hoarder").await.map_err(|e| e.to_string())?;
+        if response.status() == 200 {
+            Ok(())
+        } else {
+            Err(response.status().to_string())
+        }
+    })
+    .await;
+}
