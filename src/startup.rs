@@ -141,6 +141,7 @@ impl Application {
                 stalls: self.stalls.clone(),
                 admission,
                 limits,
+                readiness: Default::default(),
             };
             let stop = shutdown.clone();
             parts.spawn(async move {

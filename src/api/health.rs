@@ -1,6 +1,7 @@
 //! Liveness and readiness probes.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::routing::get;
@@ -21,39 +22,81 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The process can serve: its database and its broker answer, and none of its roles is
-/// waiting for a dependency.
-#[utoipa::path(get, path = "/readyz", tag = "health",
-    responses((status = 200, description = "Ready"), (status = 503, description = "A dependency is down", body = super::Problem, content_type = "application/problem+json")))]
-pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// The last readiness verdict, reused for a second: a probe storm costs one check a second,
+/// not one database and broker round trip per request.
+#[derive(Clone, Debug, Default)]
+pub struct ReadinessCache(Arc<Mutex<Option<(Instant, Verdict)>>>);
+
+/// What /readyz tells anyone who asks: which checks failed, never their error texts (those
+/// go to the log).
+#[derive(Clone, Debug)]
+struct Verdict {
+    failed: Vec<String>,
+}
+
+const CACHE_FOR: Duration = Duration::from_secs(1);
+
+impl ReadinessCache {
+    async fn verdict(&self, state: &AppState) -> Verdict {
+        if let Some((at, verdict)) = self.0.lock().ok().and_then(|c| c.clone()) {
+            if at.elapsed() < CACHE_FOR {
+                return verdict;
+            }
+        }
+        let verdict = check(state).await;
+        if let Ok(mut cache) = self.0.lock() {
+            *cache = Some((Instant::now(), verdict.clone()));
+        }
+        verdict
+    }
+}
+
+async fn check(state: &AppState) -> Verdict {
     let (database, broker) = tokio::join!(
         tokio::time::timeout(Duration::from_secs(2), state.store.ping()),
         state.broker.check(Duration::from_secs(2)),
     );
-    let database = match database {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(format!("database: {error}")),
-        Err(_) => Err("database: no answer within 2 s".to_owned()),
-    };
-    let broker = broker.map_err(|error| format!("broker: {error}"));
-    let stalled: Vec<String> = state
-        .stalls
-        .current()
-        .into_iter()
-        .map(|(role, why)| format!("role {role} waiting: {why}"))
-        .collect();
-    match (database, broker) {
-        (Ok(()), Ok(())) if stalled.is_empty() => Ok(Json(
-            json!({ "status": "ready", "checks": { "database": "ok", "broker": "ok", "roles": "ok" } }),
-        )),
-        (database, broker) => {
-            let failed: Vec<String> = [database.err(), broker.err()]
-                .into_iter()
-                .flatten()
-                .chain(stalled)
-                .collect();
-            tracing::warn!(checks = ?failed, "not ready");
-            Err(ApiError::Unavailable(format!("not ready: {}", failed.join("; "))))
+    let mut failed = Vec::new();
+    let mut details = Vec::new();
+    match database {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            failed.push("database".to_owned());
+            details.push(format!("database: {error}"));
         }
+        Err(_) => {
+            failed.push("database".to_owned());
+            details.push("database: no answer within 2 s".to_owned());
+        }
+    }
+    if let Err(error) = broker {
+        failed.push("broker".to_owned());
+        details.push(format!("broker: {error}"));
+    }
+    for (role, why) in state.stalls.current() {
+        failed.push(format!("role {role}"));
+        details.push(format!("role {role} waiting: {why}"));
+    }
+    if !details.is_empty() {
+        tracing::warn!(checks = ?details, "not ready");
+    }
+    Verdict { failed }
+}
+
+/// The process can serve: its database and its broker answer, and none of its roles is
+/// waiting for a dependency. Answers from a verdict at most a second old.
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses((status = 200, description = "Ready"), (status = 503, description = "A dependency is down", body = super::Problem, content_type = "application/problem+json")))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let verdict = state.readiness.verdict(&state).await;
+    if verdict.failed.is_empty() {
+        Ok(Json(
+            json!({ "status": "ready", "checks": { "database": "ok", "broker": "ok", "roles": "ok" } }),
+        ))
+    } else {
+        Err(ApiError::Unavailable(format!(
+            "not ready: {} (details in the service log)",
+            verdict.failed.join(", ")
+        )))
     }
 }

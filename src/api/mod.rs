@@ -42,6 +42,8 @@ pub struct AppState {
     pub admission: Admission,
     /// Per-user request budgets.
     pub limits: UserLimits,
+    /// The last readiness verdict.
+    pub readiness: health::ReadinessCache,
 }
 
 /// Asks the broker for metadata, for /readyz.

@@ -43,3 +43,41 @@ async fn openapi_document_lists_every_endpoint() {
     }
     assert!(doc["components"]["schemas"]["TaskView"].is_object());
 }
+
+#[tokio::test]
+async fn readyz_names_what_is_down_without_its_error_text() {
+    let mut broker = crate::broker::PrivateBroker::start();
+    let kafka = crate::broker::kafka_settings_for(&broker.address(), "ready.");
+    let app = crate::helpers::spawn_with(
+        |http| taskstream::startup::Parts {
+            http: Some(http),
+            ..Default::default()
+        },
+        kafka,
+    )
+    .await;
+    broker.stop();
+    let body = crate::process::wait_for(
+        "/readyz to answer 503 with the broker gone",
+        crate::helpers::WAIT,
+        || async {
+            let response = app
+                .client
+                .get(app.url("/readyz"))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            if status == 503 {
+                Ok(body)
+            } else {
+                Err(format!("{status} {body}"))
+            }
+        },
+    )
+    .await;
+    assert!(body.contains("broker"), "names the failed check: {body}");
+    assert!(!body.contains("127.0.0.1"), "no addresses or error texts: {body}");
+    assert!(!body.to_lowercase().contains("transport"), "no error texts: {body}");
+}
