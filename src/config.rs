@@ -133,8 +133,7 @@ impl CommonSettings {
         if let Some(url) = &self.database_url {
             return Ok(url.clone());
         }
-        std::fs::create_dir_all(&self.data_dir)
-            .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
+        crate::private_files::private_dir(&self.data_dir)?;
         Ok(format!(
             "sqlite://{}?mode=rwc",
             self.data_dir.join("taskstream.db").display()
@@ -393,6 +392,7 @@ impl KafkaSettings {
         match (&self.password, &self.password_file) {
             (Some(secret), _) => Ok(Some(secret.clone())),
             (None, Some(path)) => {
+                crate::private_files::check_secret_file(path, "KAFKA_SASL_PASSWORD_FILE")?;
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read KAFKA_SASL_PASSWORD_FILE {}", path.display()))?;
                 Ok(Some(Secret::new(text.trim_end())))

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod events;
+pub mod private_files;
 pub mod roles;
 pub mod startup;
 pub mod store;

@@ -31,9 +31,20 @@ const DRAIN: Duration = Duration::from_secs(25);
 /// # Errors
 /// When the database cannot be opened or migrated.
 pub async fn open_store(common: &CommonSettings) -> anyhow::Result<Store> {
-    let store = Store::connect(&common.database_url()?, common.db_max_connections).await?;
+    let url = common.database_url()?;
+    let store = Store::connect(&url, common.db_max_connections).await?;
     store.migrate().await?;
+    if let Some(file) = sqlite_file(&url) {
+        crate::private_files::private_file(&file)?;
+    }
     Ok(store)
+}
+
+/// The database file of a `sqlite:` URL (not an in-memory one).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
 }
 
 /// Which parts run in this process.

@@ -102,6 +102,7 @@ impl Auth {
 }
 
 fn read_secret(path: &Path) -> anyhow::Result<Secret> {
+    crate::private_files::check_secret_file(path, "the JWT secret file")?;
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read the JWT secret file {}", path.display()))?;
     Ok(Secret::new(text.trim_end()))
@@ -112,8 +113,7 @@ fn generated_secret(data_dir: &Path) -> anyhow::Result<Secret> {
     if path.exists() {
         return read_secret(&path);
     }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    crate::private_files::private_dir(data_dir)?;
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     let secret = hex::encode(bytes);
