@@ -48,7 +48,7 @@ pub enum Command {
         #[arg(long)]
         user: String,
         /// How long the token stays valid, in hours.
-        #[arg(long, default_value_t = 24 * 30)]
+        #[arg(long, default_value_t = 24)]
         ttl_hours: u64,
     },
     /// Apply the database migrations and exit.

@@ -65,6 +65,14 @@ pub struct CommonSettings {
     #[arg(long, env = "TASKSTREAM_JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<Secret>,
 
+    /// When set, tokens must carry this `iss` claim (and `taskstream token` puts it in).
+    #[arg(long, env = "TASKSTREAM_JWT_ISSUER", global = true)]
+    pub jwt_issuer: Option<String>,
+
+    /// When set, tokens must carry this `aud` claim (and `taskstream token` puts it in).
+    #[arg(long, env = "TASKSTREAM_JWT_AUDIENCE", global = true)]
+    pub jwt_audience: Option<String>,
+
     /// File holding the HS256 secret (an alternative to --jwt-secret).
     #[arg(long, env = "TASKSTREAM_JWT_SECRET_FILE", global = true)]
     pub jwt_secret_file: Option<PathBuf>,

@@ -11,6 +11,7 @@ use taskstream::startup::{self, Application, Parts};
 async fn main() {
     let cli = Cli::parse();
     taskstream::telemetry::init(&cli.common.log, cli.common.log_format);
+    warn_of_secrets_on_the_command_line();
     let code = match run(cli).await {
         Ok(()) => 0,
         Err(error) => {
@@ -21,6 +22,17 @@ async fn main() {
     // Do not wait for a librdkafka call still blocking a thread (broker gone): every part
     // has already finished or given up within its bounded drain time.
     std::process::exit(code);
+}
+
+/// Arguments show in `ps` to every user of the machine: secrets belong in the environment
+/// or in files.
+fn warn_of_secrets_on_the_command_line() {
+    for flag in ["--jwt-secret", "--kafka-password"] {
+        let given = std::env::args().any(|arg| arg == flag || arg.starts_with(&format!("{flag}=")));
+        if given {
+            tracing::warn!("{flag} on the command line is visible to every user of this machine (ps); use its environment variable or its _FILE form");
+        }
+    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -22,6 +22,12 @@ struct Claims {
     sub: String,
     exp: u64,
     iat: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    aud: Option<String>,
 }
 
 /// Issues and checks tokens.
@@ -30,6 +36,8 @@ pub struct Auth {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    issuer: Option<String>,
+    audience: Option<String>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -43,12 +51,34 @@ impl Auth {
         let bytes = secret.expose().as_bytes();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.validate_nbf = true;
+        validation.validate_aud = false;
         validation.leeway = 5;
         Self {
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
             validation,
+            issuer: None,
+            audience: None,
         }
+    }
+
+    /// Also requires (and puts into issued tokens) this `iss` and/or `aud`.
+    pub fn expecting(mut self, issuer: Option<String>, audience: Option<String>) -> Self {
+        let mut required = vec!["exp", "sub"];
+        if let Some(issuer) = &issuer {
+            self.validation.set_issuer(&[issuer]);
+            required.push("iss");
+        }
+        if let Some(audience) = &audience {
+            self.validation.set_audience(&[audience]);
+            self.validation.validate_aud = true;
+            required.push("aud");
+        }
+        self.validation.set_required_spec_claims(&required);
+        self.issuer = issuer;
+        self.audience = audience;
+        self
     }
 
     /// The secret from the environment, a file, or (for local use) one generated once and
@@ -65,7 +95,7 @@ impl Auth {
         if secret.expose().len() < MIN_SECRET_BYTES {
             bail!("the JWT secret must be at least {MIN_SECRET_BYTES} bytes long");
         }
-        Ok(Self::new(&secret))
+        Ok(Self::new(&secret).expecting(settings.jwt_issuer.clone(), settings.jwt_audience.clone()))
     }
 
     /// A token for `user`, valid for `ttl`.
@@ -78,6 +108,9 @@ impl Auth {
             sub: user.as_str().to_owned(),
             iat: now,
             exp: now + ttl.as_secs(),
+            nbf: Some(now),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).context("sign token")
     }
@@ -95,6 +128,9 @@ impl Auth {
             ErrorKind::MissingRequiredClaim(claim) => {
                 format!("the token has no {claim} claim")
             }
+            ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)".to_owned(),
+            ErrorKind::InvalidIssuer => "the token's issuer is not accepted".to_owned(),
+            ErrorKind::InvalidAudience => "the token is not meant for this service (aud)".to_owned(),
             _ => "the token is malformed".to_owned(),
         })?;
         UserId::parse(&data.claims.sub).map_err(|e| e.message)
@@ -166,5 +202,61 @@ where
             .check(&user)
             .map_err(|wait| ApiError::TooManyRequests { retry_after: wait })?;
         Ok(CurrentUser(user))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret() -> Secret {
+        Secret::new("a-test-secret-of-at-least-thirty-two-bytes")
+    }
+
+    fn signed(claims: &serde_json::Value) -> String {
+        encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(secret().expose().as_bytes()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn issuer_audience_and_not_before_are_checked() {
+        let now = jsonwebtoken::get_current_timestamp();
+        let auth = Auth::new(&secret()).expecting(Some("idp".into()), Some("taskstream".into()));
+        let alice = UserId::parse("alice").unwrap();
+        let token = auth.issue(&alice, Duration::from_secs(60)).unwrap();
+        assert_eq!(auth.verify(&token).unwrap(), alice, "its own tokens carry iss and aud");
+
+        let base = serde_json::json!({"sub": "alice", "iat": now, "exp": now + 60, "iss": "idp", "aud": "taskstream"});
+        let with = |key: &str, value: serde_json::Value| {
+            let mut claims = base.clone();
+            claims[key] = value;
+            signed(&claims)
+        };
+        assert!(auth
+            .verify(&with("iss", "someone-else".into()))
+            .unwrap_err()
+            .contains("issuer"));
+        assert!(auth
+            .verify(&with("aud", "another-service".into()))
+            .unwrap_err()
+            .contains("aud"));
+        assert!(auth
+            .verify(&with("nbf", (now + 3_600).into()))
+            .unwrap_err()
+            .contains("nbf"));
+        let mut no_issuer = base.clone();
+        no_issuer.as_object_mut().unwrap().remove("iss");
+        assert!(
+            auth.verify(&signed(&no_issuer)).is_err(),
+            "iss is required once configured"
+        );
+        assert!(
+            Auth::new(&secret()).verify(&signed(&no_issuer)).is_ok(),
+            "without the settings neither is required"
+        );
     }
 }

@@ -61,6 +61,8 @@ pub fn settings(data_dir: &std::path::Path, database_url: Option<String>) -> Com
         db_max_connections: 8,
         jwt_secret: Some(Secret::new(SECRET)),
         jwt_secret_file: None,
+        jwt_issuer: None,
+        jwt_audience: None,
         log_format: LogFormat::Human,
         // The tests' webhook receivers listen on 127.0.0.1, which only an allow-list opens.
         roles: taskstream::config::RoleSettings {
