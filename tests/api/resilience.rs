@@ -339,10 +339,11 @@ async fn a_database_outage_longer_than_every_retry_parks_nothing_and_reports_not
     tokio::time::sleep(Duration::from_secs(35)).await;
     drop(held);
 
+    // The first event and its copy, each once.
     assert_eq!(
-        app.wait_for_history(USER, &id, 1).await.len(),
-        1,
-        "applied once the database is back"
+        app.wait_for_history(USER, &id, 2).await.len(),
+        2,
+        "the copy applied once the database is back"
     );
     let kafka = taskstream::bus::Kafka::new(app.kafka.clone());
     let parked = tokio::task::spawn_blocking(move || {
@@ -366,6 +367,11 @@ async fn a_database_outage_longer_than_every_retry_parks_nothing_and_reports_not
         }
     })
     .await;
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM inbox WHERE consumer = 'audit'").await,
+        2,
+        "each applied exactly once"
+    );
 }
 
 #[tokio::test]
