@@ -353,7 +353,7 @@ impl Store {
         let now = crate::time::format(crate::time::now());
         let done = sqlx::query(
             "UPDATE webhook_deliveries SET lease = NULL, next_attempt_at = $1, updated_at = $1 \
-             WHERE state = 'pending' AND substr(lease, 1, $3) = $2",
+             WHERE state = 'pending' AND substr(lease, 1, CAST($3 AS INTEGER)) = $2",
         )
         .bind(&now)
         .bind(format!("{holder}:"))

@@ -232,8 +232,13 @@ fn with_notifier(http: HttpSettings) -> Parts {
 
 #[tokio::test]
 async fn two_notifier_processes_send_each_delivery_once() {
-    let app = spawn(with_notifier).await;
-    let _other = app.start_worker("notifier", &[instance("n2")]);
+    // A call that times out is sent again (at least once): give calls time enough that this
+    // test sees only what the claims do.
+    let app = spawn_tuned(with_notifier, |roles| roles.webhook_timeout_ms = 60_000).await;
+    let _other = app.start_worker(
+        "notifier",
+        &[instance("n2"), ("TASKSTREAM_WEBHOOK_TIMEOUT_MS", "60000".to_owned())],
+    );
     let log = Log::default();
     let (_receiver, url) = Scripted::start("receiver", &log, 200, false).await;
     let users = ["ann", "bob", "cyd"];
