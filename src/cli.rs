@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{CommonSettings, HttpSettings, KafkaSettings};
 use crate::events::Topic;
 use crate::roles::Role;
+use crate::store::DeliveryState;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -65,6 +66,52 @@ pub enum Command {
         #[command(subcommand)]
         action: DlqAction,
     },
+    /// Inspect webhook deliveries, and retry failed ones.
+    Deliveries {
+        #[command(subcommand)]
+        action: DeliveriesAction,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeliveriesFilter {
+    /// Only deliveries of this user.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Only the delivery of this reminder (`<task id>:<index>:<fire_at>`).
+    #[arg(long)]
+    pub reminder: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesAction {
+    /// List webhook deliveries, newest first (JSON lines with --json). URLs are shown as
+    /// scheme://host[:port] only.
+    List {
+        #[command(flatten)]
+        filter: DeliveriesFilter,
+        /// Only deliveries in this state: pending, delivered or failed.
+        #[arg(long, value_parser = parse_delivery_state)]
+        state: Option<DeliveryState>,
+        /// Show at most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give failed deliveries a new round of attempts, due at once. They are sent to the URL
+    /// recorded when the reminder fired, and only while it is still the user's webhook.
+    Retry {
+        #[command(flatten)]
+        filter: DeliveriesFilter,
+        /// Retry every failed delivery (required when neither --user nor --reminder is given).
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+fn parse_delivery_state(raw: &str) -> Result<DeliveryState, String> {
+    raw.parse()
 }
 
 #[derive(Debug, Subcommand)]

@@ -448,6 +448,79 @@ pub struct RoleSettings {
         global = true
     )]
     pub webhook_https_only: bool,
+
+    /// Attempts of one webhook delivery before it is marked failed (about 24 h of retries
+    /// with the default backoff).
+    #[arg(
+        long,
+        env = "TASKSTREAM_WEBHOOK_MAX_ATTEMPTS",
+        default_value_t = 20,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub webhook_max_attempts: u32,
+
+    /// Longest wait between two attempts of a delivery, in seconds, before ±20 % jitter; the
+    /// wait starts at 30 s (or this, if smaller) and doubles.
+    #[arg(
+        long,
+        env = "TASKSTREAM_WEBHOOK_MAX_BACKOFF_SECS",
+        default_value_t = 7_200,
+        value_parser = clap::value_parser!(u64).range(1..=604_800),
+        global = true
+    )]
+    pub webhook_max_backoff_secs: u64,
+
+    /// Webhook sends in flight at once for one user (per notifier process).
+    #[arg(
+        long,
+        env = "TASKSTREAM_WEBHOOK_PER_USER",
+        default_value_t = 2,
+        value_parser = clap::value_parser!(u32).range(1..=1_000),
+        global = true
+    )]
+    pub webhook_per_user: u32,
+
+    /// Webhook sends in flight at once to one host, `scheme://host:port` (per notifier process).
+    #[arg(
+        long,
+        env = "TASKSTREAM_WEBHOOK_PER_HOST",
+        default_value_t = 8,
+        value_parser = clap::value_parser!(u32).range(1..=1_000),
+        global = true
+    )]
+    pub webhook_per_host: u32,
+
+    /// Webhook sends in flight at once in all (per notifier process).
+    #[arg(
+        long,
+        env = "TASKSTREAM_WEBHOOK_CONCURRENCY",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u32).range(1..=10_000),
+        global = true
+    )]
+    pub webhook_concurrency: u32,
+
+    /// Consecutive failures of a host (no answer, 5xx, 408, 429) after which it gets no sends
+    /// for the cool-down; then one trial send decides.
+    #[arg(
+        long,
+        env = "TASKSTREAM_WEBHOOK_BREAKER_FAILURES",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub webhook_breaker_failures: u32,
+
+    /// Cool-down of an open circuit breaker, in seconds.
+    #[arg(
+        long,
+        env = "TASKSTREAM_WEBHOOK_BREAKER_COOLDOWN_SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=86_400),
+        global = true
+    )]
+    pub webhook_breaker_cooldown_secs: u64,
 }
 
 /// One `TASKSTREAM_WEBHOOK_ALLOW` entry, with a message that names the setting.
@@ -465,6 +538,13 @@ impl Default for RoleSettings {
             webhook_timeout_ms: 5_000,
             webhook_allow: Vec::new(),
             webhook_https_only: false,
+            webhook_max_attempts: 20,
+            webhook_max_backoff_secs: 7_200,
+            webhook_per_user: 2,
+            webhook_per_host: 8,
+            webhook_concurrency: 64,
+            webhook_breaker_failures: 5,
+            webhook_breaker_cooldown_secs: 60,
         }
     }
 }

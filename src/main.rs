@@ -3,9 +3,10 @@ use std::time::Duration;
 use clap::Parser;
 use taskstream::auth::Auth;
 use taskstream::bus::{dlq, topics, Kafka, Publisher};
-use taskstream::cli::{Cli, Command, DlqAction, TopicsAction};
+use taskstream::cli::{Cli, Command, DeliveriesAction, DlqAction, TopicsAction};
 use taskstream::domain::UserId;
 use taskstream::startup::{self, Application, Parts};
+use taskstream::store::DeliveryFilter;
 
 #[tokio::main]
 async fn main() {
@@ -74,6 +75,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Topics { action } => return topics_command(&Kafka::new(cli.kafka), action).await,
         Command::Dlq { action } => return dlq_command(&Kafka::new(cli.kafka), action).await,
+        Command::Deliveries { action } => {
+            let store = startup::open_store(&cli.common).await?;
+            let result = deliveries_command(&store, action).await;
+            store.close().await;
+            return result;
+        }
     };
     let app = Application::build(&cli.common, &cli.kafka, parts).await?;
     if let Some(address) = app.local_addr() {
@@ -149,6 +156,66 @@ async fn dlq_command(kafka: &Kafka, action: DlqAction) -> anyhow::Result<()> {
             })
             .await?;
             eprintln!("replayed {done} record(s); consumers skip any they had already applied");
+        }
+    }
+    Ok(())
+}
+
+async fn deliveries_command(store: &taskstream::store::Store, action: DeliveriesAction) -> anyhow::Result<()> {
+    match action {
+        DeliveriesAction::List {
+            filter,
+            state,
+            limit,
+            json,
+        } => {
+            let filter = DeliveryFilter {
+                state,
+                user: filter.user,
+                reminder: filter.reminder,
+            };
+            let rows = store.deliveries(&filter, limit).await?;
+            for row in &rows {
+                if json {
+                    let line = serde_json::json!({
+                        "reminder_id": row.reminder_id,
+                        "user_id": row.user_id,
+                        "task_id": row.task_id,
+                        "host": row.host,
+                        "state": row.state,
+                        "attempts": row.attempts,
+                        "next_attempt_at": row.next_attempt_at,
+                        "last_error": row.last_error,
+                        "created_at": row.created_at,
+                        "updated_at": row.updated_at,
+                    });
+                    println!("{line}");
+                } else {
+                    println!(
+                        "{}  user={}  host={}  state={}  attempts={}  next={}  error={}",
+                        row.reminder_id,
+                        row.user_id,
+                        row.host,
+                        row.state,
+                        row.attempts,
+                        row.next_attempt_at,
+                        row.last_error.as_deref().unwrap_or("-"),
+                    );
+                }
+            }
+            eprintln!("{} delivery(ies)", rows.len());
+        }
+        DeliveriesAction::Retry { filter, all } => {
+            if !all && filter.user.is_none() && filter.reminder.is_none() {
+                anyhow::bail!("say which failed deliveries to retry: --user, --reminder or --all");
+            }
+            let filter = DeliveryFilter {
+                state: None,
+                user: filter.user,
+                reminder: filter.reminder,
+            };
+            let count = store.retry_failed_deliveries(&filter).await?;
+            eprintln!("{count} failed delivery(ies) due again; a running notifier sends them within a second");
         }
     }
     Ok(())

@@ -16,6 +16,7 @@ use crate::auth::Auth;
 use crate::bus::consumer::{self, Retry};
 use crate::bus::{topics, Kafka, Publisher, Stalls};
 use crate::config::{CommonSettings, HttpSettings, KafkaSettings, RoleSettings};
+use crate::roles::delivery::{DeliverySettings, DeliveryWorker};
 use crate::roles::notifier::Notifier;
 use crate::roles::relay::{Relay, RelaySettings};
 use crate::roles::scheduler::{Scheduler, SchedulerSettings};
@@ -234,7 +235,8 @@ impl Application {
 }
 
 impl Application {
-    /// Starts a consumer role (and, for the scheduler, its timer) in `parts`.
+    /// Starts a consumer role (and, for the scheduler, its timer; for the notifier, its delivery
+    /// worker) in `parts`.
     fn spawn_role(
         &self,
         role: Role,
@@ -274,7 +276,10 @@ impl Application {
             Role::Notifier => {
                 let client = WebhookClient::new(self.webhook_policy.clone(), self.roles.webhook_timeout())
                     .context("cannot build the webhook client")?;
-                let notifier = Arc::new(Notifier::new(store.clone(), client));
+                let settings = DeliverySettings::new(&self.roles, self.kafka.settings().instance_id.as_deref());
+                let worker = DeliveryWorker::new(store.clone(), client, settings, stalls.clone());
+                let notifier = Arc::new(Notifier::new(store.clone(), worker.waker()));
+                parts.spawn(worker.run(shutdown.clone()));
                 parts
                     .spawn(async move { consumer::run(&kafka, store, publisher, notifier, retry, stalls, stop).await });
             }

@@ -60,8 +60,9 @@ pub trait Handler: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
 
     /// Work done before the transaction so that no database lock is held meanwhile: side
-    /// effects outside the database (a webhook call), or a computation whose result `handle`
-    /// writes (the next occurrence of a series). Skipped for events already in the inbox, but
+    /// effects outside the database, or a computation whose result `handle` writes (the next
+    /// occurrence of a series). It holds the partition while it runs: slow work (a webhook
+    /// call) belongs in a queue of its own, as the notifier's delivery worker does it. Skipped for events already in the inbox, but
     /// a crash before the commit repeats it: it must be safe to do twice.
     fn prepare<'a>(
         &'a self,

@@ -1,6 +1,7 @@
 //! The roles one binary can play: the outbox relay and the event consumers.
 
 pub mod audit;
+pub mod delivery;
 pub mod notifier;
 pub mod recurrence;
 pub mod relay;
@@ -17,7 +18,8 @@ pub enum Role {
     Recurrence,
     /// Keeps the reminder schedule and fires each reminder at its moment.
     Scheduler,
-    /// Delivers fired reminders: the user's webhook and a log line.
+    /// Delivers fired reminders: a log line, and the user's webhook through its delivery
+    /// worker (in the same process).
     Notifier,
 }
 

@@ -26,6 +26,15 @@ impl Backend {
         }
     }
 
+    /// Appended to a SELECT of queue rows a worker is about to claim: rows another worker has
+    /// locked are passed over instead of waited for. SQLite's single writer needs none.
+    pub(crate) fn skip_locked(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// A condition matching tasks whose title or description contains every word, each as
     /// a prefix, and the parameter text for it. `words` hold letters and digits only.
     pub(crate) fn search(self, param: usize, words: &[String]) -> (String, String) {

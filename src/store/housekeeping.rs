@@ -15,7 +15,8 @@ pub struct Retention {
     pub inbox: TimeDelta,
     /// `Idempotency-Key` promises a safe retry for 24 h.
     pub idempotency: TimeDelta,
-    /// Reminders delivered, failed, missed or cancelled, with their delivery records.
+    /// Reminders delivered, failed, missed or cancelled, with their delivery records and
+    /// finished webhook deliveries.
     pub finished_reminders: TimeDelta,
 }
 
@@ -66,6 +67,12 @@ impl Store {
             .await
             .context("prune idempotency keys")?;
         let cutoff = before(keep.finished_reminders);
+        self.delete(
+            "DELETE FROM webhook_deliveries WHERE state IN ('delivered', 'failed') AND updated_at < $1",
+            &cutoff,
+        )
+        .await
+        .context("prune webhook deliveries")?;
         self.delete(
             "DELETE FROM reminder_deliveries WHERE reminder_id IN (SELECT id FROM reminder_schedule \
              WHERE state IN ('delivered', 'failed', 'missed', 'cancelled') AND updated_at < $1)",

@@ -6,6 +6,7 @@
 //! anyway and queueing in the pool is cheaper than retrying on `SQLITE_BUSY`.
 
 mod audit;
+mod deliveries;
 mod dialect;
 mod fault;
 mod housekeeping;
@@ -28,6 +29,7 @@ use sqlx::{AnyPool, Executor};
 use tokio::sync::Notify;
 
 pub use audit::AuditEntry;
+pub use deliveries::{ClaimRequest, Claimed, DeliveryFilter, DeliveryRow, DeliveryState, NewDelivery, WEBHOOK};
 pub use dialect::Backend;
 pub use fault::is_outage;
 pub use housekeeping::{Pruned, Retention};

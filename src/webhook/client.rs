@@ -38,6 +38,21 @@ impl DeliveryError {
     pub fn is_permanent(&self) -> bool {
         matches!(self, Self::Refused { .. })
     }
+
+    /// Whether the failure says the receiving host is unwell (no answer in time, no
+    /// connection, 5xx, 408, 429) rather than something about this one call: a 404 for one
+    /// user's path says nothing about the other users of the same host.
+    pub fn host_is_down(&self) -> bool {
+        match self {
+            Self::Refused { .. } => false,
+            Self::Transport { .. } => true,
+            Self::Status { status, .. } => {
+                status.is_server_error()
+                    || *status == StatusCode::REQUEST_TIMEOUT
+                    || *status == StatusCode::TOO_MANY_REQUESTS
+            }
+        }
+    }
 }
 
 /// One call: where, signed with which secret, under which delivery id.

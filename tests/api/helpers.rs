@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 use taskstream::auth::Auth;
-use taskstream::config::{CommonSettings, HttpSettings, KafkaSettings, LogFormat, Secret};
+use taskstream::config::{CommonSettings, HttpSettings, KafkaSettings, LogFormat, RoleSettings, Secret};
 use taskstream::domain::UserId;
 use taskstream::startup::{Application, Parts};
 use tokio_util::sync::CancellationToken;
@@ -97,8 +97,27 @@ pub async fn spawn(parts: impl FnOnce(HttpSettings) -> Parts) -> TestApp {
 
 /// An app with Kafka settings of its own (e.g. a private broker).
 pub async fn spawn_with(parts: impl FnOnce(HttpSettings) -> Parts, kafka: KafkaSettings) -> TestApp {
+    launch(parts, kafka, |_| {}).await
+}
+
+/// An app whose role settings (webhook retries, caps, …) `tune` changes.
+pub async fn spawn_tuned(parts: impl FnOnce(HttpSettings) -> Parts, tune: impl FnOnce(&mut RoleSettings)) -> TestApp {
+    launch(
+        parts,
+        broker::kafka_settings(&format!("t{}.", uuid::Uuid::new_v4().simple())),
+        tune,
+    )
+    .await
+}
+
+async fn launch(
+    parts: impl FnOnce(HttpSettings) -> Parts,
+    kafka: KafkaSettings,
+    tune: impl FnOnce(&mut RoleSettings),
+) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let common = settings(data_dir.path(), fresh_database(data_dir.path()).await);
+    let mut common = settings(data_dir.path(), fresh_database(data_dir.path()).await);
+    tune(&mut common.roles);
     taskstream::telemetry::init(&common.log, common.log_format);
     let http = HttpSettings {
         listen: "127.0.0.1:0".parse().expect("address"),

@@ -1,6 +1,7 @@
 //! Reminders end to end: the scheduler fires at the moment, once; the notifier delivers to a
 //! webhook receiver this test runs, signed, once; cancellations, duplicates, several
-//! schedulers, a killed scheduler, the grace rule and a failing webhook.
+//! schedulers, a killed scheduler, the grace rule, and a failing webhook given up on and then
+//! retried by the operator.
 
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,8 @@ use serde_json::{json, Value};
 use taskstream::startup::Parts;
 use taskstream::webhook::signature;
 
-use crate::helpers::{assert_problem, instance, spawn, spawn_app_with_events, TestApp, WAIT};
+use crate::delivery::deliveries;
+use crate::helpers::{assert_problem, instance, spawn, spawn_app_with_events, spawn_tuned, TestApp, WAIT};
 use crate::process::wait_for;
 
 pub(crate) const USER: &str = "remy";
@@ -57,8 +59,12 @@ impl Receiver {
 }
 
 pub(crate) async fn set_webhook(app: &TestApp, url: &str) -> String {
+    set_webhook_for(app, USER, url).await
+}
+
+pub(crate) async fn set_webhook_for(app: &TestApp, user: &str, url: &str) -> String {
     let response = app
-        .request(reqwest::Method::PUT, "/api/v1/webhook", USER)
+        .request(reqwest::Method::PUT, "/api/v1/webhook", user)
         .json(&json!({ "url": url }))
         .send()
         .await
@@ -73,8 +79,12 @@ pub(crate) fn in_secs(secs: f64) -> String {
 }
 
 pub(crate) async fn reminders(app: &TestApp, id: &str) -> Vec<Value> {
+    reminders_of(app, USER, id).await
+}
+
+pub(crate) async fn reminders_of(app: &TestApp, user: &str, id: &str) -> Vec<Value> {
     let response = app
-        .request(reqwest::Method::GET, &format!("/api/v1/tasks/{id}/reminders"), USER)
+        .request(reqwest::Method::GET, &format!("/api/v1/tasks/{id}/reminders"), user)
         .send()
         .await
         .expect("send");
@@ -83,8 +93,12 @@ pub(crate) async fn reminders(app: &TestApp, id: &str) -> Vec<Value> {
 }
 
 pub(crate) async fn wait_for_state(app: &TestApp, id: &str, state: &str) -> Vec<Value> {
+    wait_for_state_of(app, USER, id, state).await
+}
+
+pub(crate) async fn wait_for_state_of(app: &TestApp, user: &str, id: &str, state: &str) -> Vec<Value> {
     wait_for(&format!("every reminder of task {id} {state}"), WAIT, || async {
-        let all = reminders(app, id).await;
+        let all = reminders_of(app, user, id).await;
         if all.iter().all(|r| r["state"] == state) {
             Ok(all)
         } else {
@@ -204,8 +218,13 @@ async fn rescheduling_completing_and_deleting_cancel_the_reminder() {
 }
 
 #[tokio::test]
-async fn a_failing_webhook_is_retried_then_parked_and_recorded_failed() {
-    let app = spawn_app_with_events().await;
+async fn a_failing_webhook_is_retried_then_recorded_failed_and_retried_by_the_operator() {
+    let app = spawn_tuned(Parts::all, |roles| {
+        roles.webhook_max_attempts = 5;
+        roles.webhook_max_backoff_secs = 1;
+        roles.webhook_breaker_cooldown_secs = 1;
+    })
+    .await;
     let (receiver, url) = Receiver::start().await;
     receiver.status.store(500, Ordering::SeqCst);
     set_webhook(&app, &url).await;
@@ -216,18 +235,32 @@ async fn a_failing_webhook_is_retried_then_parked_and_recorded_failed() {
     let states = wait_for_state(&app, id, "failed").await;
     assert_eq!(states[0]["state"], "failed");
     assert_eq!(receiver.calls().len(), 5, "one call per attempt");
-    let kafka = taskstream::bus::Kafka::new(app.kafka.clone());
-    let parked = tokio::task::spawn_blocking(move || {
-        taskstream::bus::dlq::list(&kafka, &taskstream::bus::dlq::Filter::default()).expect("dlq")
-    })
-    .await
-    .expect("join");
-    assert_eq!(parked.len(), 1);
-    assert_eq!(parked[0].event_type(), Some("reminder.fired"));
-    assert!(parked[0]
-        .header(taskstream::bus::dlq::ERROR)
-        .unwrap_or("")
-        .contains("500"));
+    let job = deliveries(&app, USER).await.remove(0);
+    assert_eq!((job.state.as_str(), job.attempts), ("failed", 5));
+    let error = job.last_error.unwrap_or_default();
+    assert!(
+        error.starts_with("gave up after 5 attempts: webhook http://127.0.0.1:") && error.contains("500"),
+        "{error}"
+    );
+    assert!(!error.contains("/hook"), "the URL is redacted: {error}");
+
+    // The receiver is mended; the operator retries the delivery.
+    receiver.status.store(200, Ordering::SeqCst);
+    let reminder = format!("{id}:0:{}", states[0]["fire_at"].as_str().expect("fire_at"));
+    let output = crate::process::run_bounded(
+        std::process::Command::new(env!("CARGO_BIN_EXE_taskstream"))
+            .args(["deliveries", "retry", "--reminder", &reminder])
+            .env("DATABASE_URL", &app.database_url)
+            .env("TASKSTREAM_LOG", "error"),
+        b"",
+        WAIT,
+        "taskstream deliveries retry",
+    );
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success() && said.contains("1 failed delivery"), "{said}");
+    assert_eq!(wait_for_state(&app, id, "delivered").await[0]["state"], "delivered");
+    assert_eq!(receiver.calls().len(), 6);
+    assert_eq!(deliveries(&app, USER).await[0].state, "delivered");
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use taskstream::config::HttpSettings;
 use taskstream::roles::Role;
 use taskstream::startup::Parts;
 
+use crate::delivery::deliveries;
 use crate::helpers::{assert_problem, spawn, spawn_app, spawn_app_with_events, TestApp, WorkerProcess};
 use crate::reminders::{in_secs, reminders, set_webhook, wait_for_calls, wait_for_state, Receiver, USER};
 
@@ -83,8 +84,8 @@ fn strict_notifier(app: &TestApp) -> WorkerProcess {
     app.start_worker("notifier", &[("TASKSTREAM_WEBHOOK_ALLOW", "192.0.2.0/24".to_owned())])
 }
 
-/// Sets `url`, fires a reminder at once, waits for it to end `failed`; returns the DLQ
-/// reason of its parked record.
+/// Sets `url`, fires a reminder at once, waits for it to end `failed`; returns the error its
+/// delivery was given up with.
 async fn fails_at_delivery(app: &TestApp, receiver: &Receiver, url: &str) -> String {
     set_webhook(app, url).await;
     let task = app
@@ -93,19 +94,13 @@ async fn fails_at_delivery(app: &TestApp, receiver: &Receiver, url: &str) -> Str
     let id = task["id"].as_str().expect("id");
     assert_eq!(wait_for_state(app, id, "failed").await[0]["state"], "failed");
     assert!(receiver.calls().is_empty(), "the receiver got nothing");
-    let kafka = taskstream::bus::Kafka::new(app.kafka.clone());
-    let parked = tokio::task::spawn_blocking(move || {
-        taskstream::bus::dlq::list(&kafka, &taskstream::bus::dlq::Filter::default()).expect("dlq")
-    })
-    .await
-    .expect("join");
-    assert_eq!(parked.len(), 1);
+    let job = deliveries(app, USER).await.remove(0);
     assert_eq!(
-        parked[0].header(taskstream::bus::dlq::ATTEMPTS),
-        Some("1"),
+        (job.state.as_str(), job.attempts),
+        ("failed", 1),
         "a refused destination is not retried"
     );
-    parked[0].header(taskstream::bus::dlq::ERROR).unwrap_or("").to_owned()
+    job.last_error.unwrap_or_default()
 }
 
 #[tokio::test]
