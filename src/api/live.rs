@@ -13,7 +13,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -207,13 +206,8 @@ impl Handler for Live {
 
     type Prepared = ();
 
-    fn handle<'a>(
-        &'a self,
-        _tx: &'a mut Tx,
-        _event: &'a Event,
-        (): (),
-    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
-        async { Ok(()) }
+    async fn handle(&self, _tx: &mut Tx, _event: &Event, (): ()) -> Result<(), HandlerError> {
+        Ok(())
     }
 
     fn committed(&self, event: &Event) {

@@ -1,7 +1,5 @@
 //! The audit role: an append-only history of every task event, one row per event.
 
-use std::future::Future;
-
 use anyhow::Context;
 
 use crate::bus::consumer::{Handler, HandlerError};
@@ -21,34 +19,27 @@ impl Handler for Audit {
 
     type Prepared = ();
 
-    fn handle<'a>(
-        &'a self,
-        tx: &'a mut Tx,
-        event: &'a Event,
-        (): (),
-    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
-        async move {
-            let h = &event.header;
-            let payload = event
-                .encode()
-                .context("encode event")
-                .map_err(HandlerError::Permanent)?;
-            sqlx::query(
-                "INSERT INTO audit_log (event_id, user_id, task_id, task_version, event_type, occurred_at, payload, recorded_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(h.event_id.to_string())
-            .bind(&h.user_id)
-            .bind(h.task_id.to_string())
-            .bind(h.task_version)
-            .bind(&h.event_type)
-            .bind(&h.occurred_at)
-            .bind(payload)
-            .bind(crate::time::format(crate::time::now()))
-            .execute(&mut **tx)
-            .await
-            .map_err(|e| HandlerError::Transient(e.into()))?;
-            Ok(())
-        }
+    async fn handle(&self, tx: &mut Tx, event: &Event, (): ()) -> Result<(), HandlerError> {
+        let h = &event.header;
+        let payload = event
+            .encode()
+            .context("encode event")
+            .map_err(HandlerError::Permanent)?;
+        sqlx::query(
+            "INSERT INTO audit_log (event_id, user_id, task_id, task_version, event_type, occurred_at, payload, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(h.event_id.to_string())
+        .bind(&h.user_id)
+        .bind(h.task_id.to_string())
+        .bind(h.task_version)
+        .bind(&h.event_type)
+        .bind(&h.occurred_at)
+        .bind(payload)
+        .bind(crate::time::format(crate::time::now()))
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| HandlerError::Transient(e.into()))?;
+        Ok(())
     }
 }

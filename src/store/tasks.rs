@@ -37,7 +37,7 @@ impl From<sqlx::Error> for WriteError {
 }
 
 pub enum CreateOutcome {
-    Created(Task),
+    Created(Box<Task>),
     /// A retry of an earlier request with the same Idempotency-Key.
     Replayed(StoredResponse),
 }
@@ -74,7 +74,7 @@ impl Store {
         }
         tx.commit().await.context("commit task creation")?;
         self.outbox_signal.notify_one();
-        Ok(CreateOutcome::Created(task))
+        Ok(CreateOutcome::Created(Box::new(task)))
     }
 
     /// The caller's task, or `None` when it does not exist or belongs to someone else.
