@@ -125,7 +125,8 @@ async fn a_reminder_fires_on_time_and_is_delivered_once_signed() {
     let app = spawn_app_with_events().await;
     let (receiver, url) = Receiver::start().await;
     let secret = set_webhook(&app, &url).await;
-    let fire_at = in_secs(2.0);
+    // Far enough ahead to be taken in before its moment on a busy machine.
+    let fire_at = in_secs(10.0);
     let task = app
         .create_task(USER, &json!({"title": "Call the dentist", "reminders": [fire_at]}))
         .await;
@@ -138,8 +139,10 @@ async fn a_reminder_fires_on_time_and_is_delivered_once_signed() {
         .expect("instant")
         .with_timezone(&chrono::Utc);
     let lateness = chrono::Utc::now() - moment - chrono::TimeDelta::from_std(received.elapsed()).unwrap_or_default();
+    // A timer, not a polling window; how close to the moment is the benchmark's question
+    // (BENCHMARKS.md: p99 6 ms), here only a bound no busy machine should reach.
     assert!(
-        lateness < chrono::TimeDelta::milliseconds(1000),
+        lateness >= chrono::TimeDelta::zero() && lateness < chrono::TimeDelta::seconds(5),
         "delivered {lateness} after its moment"
     );
     let signed = headers["x-taskstream-signature"].to_str().expect("ascii header");
@@ -173,17 +176,18 @@ async fn rescheduling_completing_and_deleting_cancel_the_reminder() {
     let app = spawn_app_with_events().await;
     let (receiver, url) = Receiver::start().await;
     set_webhook(&app, &url).await;
+    // The moment is far enough away for the changes to be applied first on a slow machine;
+    // the test checks they were, rather than hoping.
+    let moment = chrono::Utc::now() + chrono::TimeDelta::seconds(15);
+    let at = taskstream::time::format(moment);
     let moved = app
-        .create_task(
-            USER,
-            &json!({"title": "moved", "due_at": in_secs(2.0), "reminders": ["-PT0S"]}),
-        )
+        .create_task(USER, &json!({"title": "moved", "due_at": at, "reminders": ["-PT0S"]}))
         .await;
     let completed = app
-        .create_task(USER, &json!({"title": "completed", "reminders": [in_secs(2.0)]}))
+        .create_task(USER, &json!({"title": "completed", "reminders": [at]}))
         .await;
     let deleted = app
-        .create_task(USER, &json!({"title": "deleted", "reminders": [in_secs(2.0)]}))
+        .create_task(USER, &json!({"title": "deleted", "reminders": [at]}))
         .await;
     let ids: Vec<String> = [&moved, &completed, &deleted]
         .iter()
@@ -202,8 +206,36 @@ async fn rescheduling_completing_and_deleting_cancel_the_reminder() {
         .await
         .expect("send");
     assert_eq!(gone.status(), 204);
+    // The scheduler has applied every change once it has taken version 2 of each task.
+    let applied = format!(
+        "SELECT COUNT(*) FROM reminder_versions WHERE version >= 2 AND task_id IN ('{}', '{}', '{}')",
+        ids[0], ids[1], ids[2]
+    );
+    wait_for("the scheduler to apply the three changes", WAIT, || async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&app.database_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (n,): (i64,) = sqlx::query_as(&applied)
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        pool.close().await;
+        if n == 3 {
+            Ok(())
+        } else {
+            Err(format!("{n} of 3 applied"))
+        }
+    })
+    .await;
+    assert!(
+        chrono::Utc::now() < moment,
+        "the changes took longer than 15 s to be applied; the case could not be set up"
+    );
 
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Past the original moment: nothing fired.
+    let left = (moment - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(left + Duration::from_secs(3)).await;
     assert!(
         receiver.calls().is_empty(),
         "nothing may fire: {:?}",
@@ -359,13 +391,39 @@ async fn a_scheduler_killed_before_the_moment_fires_late_once_after_restart() {
     let (receiver, url) = Receiver::start().await;
     set_webhook(&app, &url).await;
     let mut scheduler = app.start_worker("scheduler", &[instance("s1")]);
+    let moment = chrono::Utc::now() + chrono::TimeDelta::seconds(10);
     let task = app
-        .create_task(USER, &json!({"title": "late", "reminders": [in_secs(2.0)]}))
+        .create_task(
+            USER,
+            &json!({"title": "late", "reminders": [taskstream::time::format(moment)]}),
+        )
         .await;
     let id = task["id"].as_str().expect("id");
-    tokio::time::sleep(Duration::from_millis(1000)).await; // schedule taken in, moment not yet come
+    // Killed once it has taken the schedule in, before the moment (checked, not hoped).
+    wait_for("the scheduler to take the reminder in", WAIT, || async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&app.database_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM reminder_schedule WHERE state = 'pending'")
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        pool.close().await;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(format!("{n} pending"))
+        }
+    })
+    .await;
     scheduler.kill(); // kill -9
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        chrono::Utc::now() < moment,
+        "the schedule took longer than 10 s to arrive; the case could not be set up"
+    );
+    let left = (moment - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(left + Duration::from_secs(2)).await;
     assert!(receiver.calls().is_empty(), "nothing fires while no scheduler runs");
     let _restarted = app.start_worker("scheduler", &[instance("s1")]);
     assert_eq!(wait_for_calls(&receiver, 1).await, 1);
