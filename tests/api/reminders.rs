@@ -108,6 +108,26 @@ pub(crate) async fn wait_for_state_of(app: &TestApp, user: &str, id: &str, state
     .await
 }
 
+/// Waits until the scheduler has applied version `version` (or later) of every task in `ids`.
+async fn wait_for_applied_version(app: &TestApp, ids: &[String], version: i64) {
+    let list = ids.iter().map(|id| format!("'{id}'")).collect::<Vec<_>>().join(", ");
+    let sql = format!("SELECT COUNT(*) FROM reminder_versions WHERE version >= {version} AND task_id IN ({list})");
+    wait_for("the scheduler to apply the changes", WAIT, || async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&app.database_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (n,): (i64,) = sqlx::query_as(&sql).fetch_one(&pool).await.map_err(|e| e.to_string())?;
+        pool.close().await;
+        if n == ids.len() as i64 {
+            Ok(())
+        } else {
+            Err(format!("{n} of {} applied", ids.len()))
+        }
+    })
+    .await;
+}
+
 pub(crate) async fn wait_for_calls(receiver: &Receiver, count: usize) -> usize {
     wait_for(&format!("{count} webhook calls"), WAIT, || async {
         let calls = receiver.calls().len();
@@ -207,27 +227,7 @@ async fn rescheduling_completing_and_deleting_cancel_the_reminder() {
         .expect("send");
     assert_eq!(gone.status(), 204);
     // The scheduler has applied every change once it has taken version 2 of each task.
-    let applied = format!(
-        "SELECT COUNT(*) FROM reminder_versions WHERE version >= 2 AND task_id IN ('{}', '{}', '{}')",
-        ids[0], ids[1], ids[2]
-    );
-    wait_for("the scheduler to apply the three changes", WAIT, || async {
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::AnyPool::connect(&app.database_url)
-            .await
-            .map_err(|e| e.to_string())?;
-        let (n,): (i64,) = sqlx::query_as(&applied)
-            .fetch_one(&pool)
-            .await
-            .map_err(|e| e.to_string())?;
-        pool.close().await;
-        if n == 3 {
-            Ok(())
-        } else {
-            Err(format!("{n} of 3 applied"))
-        }
-    })
-    .await;
+    wait_for_applied_version(&app, &ids, 2).await;
     assert!(
         chrono::Utc::now() < moment,
         "the changes took longer than 15 s to be applied; the case could not be set up"
@@ -461,8 +461,13 @@ async fn duplicate_fired_and_stale_scheduled_events_change_nothing() {
     let fires = app
         .create_task(USER, &json!({"title": "once", "reminders": [in_secs(1.0)]}))
         .await;
+    // Its moment is far enough ahead for the completion to be applied first (checked below).
+    let moment = chrono::Utc::now() + chrono::TimeDelta::seconds(15);
     let cancelled = app
-        .create_task(USER, &json!({"title": "cancelled", "reminders": [in_secs(3.0)]}))
+        .create_task(
+            USER,
+            &json!({"title": "cancelled", "reminders": [taskstream::time::format(moment)]}),
+        )
         .await;
     let cancelled_id = cancelled["id"].as_str().expect("id").to_owned();
     assert_eq!(app.action(USER, &cancelled_id, "complete").await.status(), 200);
@@ -495,8 +500,15 @@ async fn duplicate_fired_and_stale_scheduled_events_change_nothing() {
     };
     let fired = copy("reminder.fired", &fires_id);
     let stale = copy("reminder.scheduled", &cancelled_id);
+    wait_for_applied_version(&app, std::slice::from_ref(&cancelled_id), 2).await;
+    assert!(
+        chrono::Utc::now() < moment,
+        "the set-up took longer than 15 s; the case could not be set up"
+    );
     produce(crate::broker::brokers(), &[fired.clone(), fired, stale]);
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Past the cancelled reminder's moment, and time for the copies to be consumed.
+    let left = (moment - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(left.max(Duration::from_secs(2)) + Duration::from_secs(3)).await;
     assert_eq!(
         receiver.calls().len(),
         1,
