@@ -38,7 +38,15 @@ pub async fn fresh_database(data_dir: &std::path::Path) -> Option<String> {
         Ok("postgres") => {
             let admin_url =
                 std::env::var("TEST_DATABASE_URL").expect("TASKSTREAM_TEST_BACKEND=postgres needs TEST_DATABASE_URL");
-            let name = format!("taskstream_test_{}", uuid::Uuid::new_v4().simple());
+            // The run's own prefix (scripts/test sets it) lets a run drop its databases without
+            // touching those of another run on the same server.
+            let prefix = std::env::var("TASKSTREAM_TEST_DB_PREFIX").unwrap_or_else(|_| {
+                let started = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                format!("taskstream_test_{started}_{}_", std::process::id())
+            });
+            let name = format!("{prefix}{}", uuid::Uuid::new_v4().simple());
             sqlx::any::install_default_drivers();
             let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
                 .await
