@@ -78,6 +78,8 @@ pub struct Application {
     roles: RoleSettings,
     /// Roles of this process waiting for a dependency; /readyz reports them.
     stalls: Stalls,
+    /// Cancelled once the topics exist, which the consumer roles wait for.
+    topics_ready: CancellationToken,
     /// Where webhooks may go; it knows this process's API address, so never back at it.
     webhook_policy: EgressPolicy,
 }
@@ -109,6 +111,7 @@ impl Application {
             parts,
             roles: common.roles.clone(),
             stalls: Stalls::default(),
+            topics_ready: CancellationToken::new(),
             webhook_policy: common.roles.webhook_policy().serving_at(own),
         })
     }
@@ -129,7 +132,11 @@ impl Application {
         let mut parts = JoinSet::new();
         let needs_broker = self.parts.relay || !self.parts.roles.is_empty();
         if needs_broker {
-            tokio::spawn(ensure_topics(self.kafka.clone(), shutdown.clone()));
+            tokio::spawn(ensure_topics(
+                self.kafka.clone(),
+                self.topics_ready.clone(),
+                shutdown.clone(),
+            ));
         }
         let mut live = None;
         if let (Some(listener), Some(http)) = (self.listener.take(), self.parts.http.clone()) {
@@ -251,16 +258,29 @@ impl Application {
             self.stalls.clone(),
             shutdown.clone(),
         );
+        let ready = self.topics_ready.clone();
         let retry = Retry::default();
         match role {
             Role::Audit => {
                 parts.spawn(async move {
-                    consumer::run(&kafka, store, publisher, Arc::new(Audit), retry, stalls, stop).await
+                    {
+                        if !topics_exist(&ready, &stop).await {
+                            return Ok(());
+                        }
+                        consumer::run(&kafka, store, publisher, Arc::new(Audit), retry, stalls, stop).await
+                    }
                 });
             }
             Role::Recurrence => {
                 let handler = Arc::new(Repeat::new(store.clone()));
-                parts.spawn(async move { consumer::run(&kafka, store, publisher, handler, retry, stalls, stop).await });
+                parts.spawn(async move {
+                    {
+                        if !topics_exist(&ready, &stop).await {
+                            return Ok(());
+                        }
+                        consumer::run(&kafka, store, publisher, handler, retry, stalls, stop).await
+                    }
+                });
             }
             Role::Scheduler => {
                 let settings = SchedulerSettings {
@@ -269,9 +289,14 @@ impl Application {
                 };
                 let scheduler = Arc::new(Scheduler::new(store.clone(), settings));
                 parts.spawn(scheduler.clone().run_timer(shutdown.clone()));
-                parts.spawn(
-                    async move { consumer::run(&kafka, store, publisher, scheduler, retry, stalls, stop).await },
-                );
+                parts.spawn(async move {
+                    {
+                        if !topics_exist(&ready, &stop).await {
+                            return Ok(());
+                        }
+                        consumer::run(&kafka, store, publisher, scheduler, retry, stalls, stop).await
+                    }
+                });
             }
             Role::Notifier => {
                 let client = WebhookClient::new(self.webhook_policy.clone(), self.roles.webhook_timeout())
@@ -280,16 +305,33 @@ impl Application {
                 let worker = DeliveryWorker::new(store.clone(), client, settings, stalls.clone());
                 let notifier = Arc::new(Notifier::new(store.clone(), worker.waker()));
                 parts.spawn(worker.run(shutdown.clone()));
-                parts
-                    .spawn(async move { consumer::run(&kafka, store, publisher, notifier, retry, stalls, stop).await });
+                parts.spawn(async move {
+                    {
+                        if !topics_exist(&ready, &stop).await {
+                            return Ok(());
+                        }
+                        consumer::run(&kafka, store, publisher, notifier, retry, stalls, stop).await
+                    }
+                });
             }
         }
         Ok(())
     }
 }
 
+/// Whether the topics exist (true) or the process is stopping first (false). Consumers wait
+/// for it: one subscribed to a topic that does not exist yet would not see it appear until
+/// librdkafka's next metadata refresh.
+async fn topics_exist(ready: &CancellationToken, stop: &CancellationToken) -> bool {
+    tokio::select! {
+        () = ready.cancelled() => true,
+        () = stop.cancelled() => false,
+    }
+}
+
 /// Creates missing topics, retrying while the broker is away; the API serves meanwhile.
-async fn ensure_topics(kafka: Kafka, shutdown: CancellationToken) {
+/// Cancels `ready` once they exist.
+async fn ensure_topics(kafka: Kafka, ready: CancellationToken, shutdown: CancellationToken) {
     let mut delay = Duration::from_millis(500);
     while !shutdown.is_cancelled() {
         match topics::ensure(&kafka).await {
@@ -302,6 +344,7 @@ async fn ensure_topics(kafka: Kafka, shutdown: CancellationToken) {
                         tracing::warn!(topic = %state.spec.name, "topic differs from configuration: {difference}");
                     }
                 }
+                ready.cancel();
                 return;
             }
             Err(error) => {

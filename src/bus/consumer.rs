@@ -184,7 +184,10 @@ pub async fn run<H: Handler>(
         )
         .set("fetch.wait.max.ms", kafka.settings().fetch_wait_max_ms.to_string())
         .set("session.timeout.ms", "10000")
-        .set("heartbeat.interval.ms", "1000");
+        .set("heartbeat.interval.ms", "1000")
+        // A subscribed topic created after the subscription is noticed at the next metadata
+        // refresh: every 10 s rather than librdkafka's 5 minutes.
+        .set("topic.metadata.refresh.interval.ms", "10000");
     if let (Membership::Shared, Some(instance)) = (membership, &kafka.settings().instance_id) {
         // Static membership: the restarted process is the same member, so the broker hands its
         // partitions straight back instead of waiting out the dead member's session (and
