@@ -57,11 +57,7 @@ async fn wait_long(app: &TestApp, id: &str, count: usize) -> Vec<serde_json::Val
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&app.database_url).await.expect("connect");
-    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.expect("count");
-    pool.close().await;
-    n
+    count_at(&app.database_url, sql).await
 }
 
 async fn wait_for_count(app: &TestApp, sql: &str, at_least: i64) -> i64 {
