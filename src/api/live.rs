@@ -230,7 +230,7 @@ fn to_sse(event: &Arc<LiveEvent>) -> SseEvent {
 /// `Last-Event-ID` when reconnecting to get what was missed.
 #[utoipa::path(get, path = "/api/v1/stream", tag = "live",
     params(("Last-Event-ID" = Option<String>, Header, description = "id of the last event received")),
-    responses((status = 200, description = "text/event-stream of task.* and reminder.fired events")),
+    responses((status = 200, description = "task.* and reminder.fired events", content_type = "text/event-stream", body = String)),
     security(("bearer" = [])))]
 pub async fn stream(
     State(state): State<AppState>,

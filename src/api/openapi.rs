@@ -2,11 +2,14 @@
 
 use axum::routing::get;
 use axum::{Json, Router};
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{Object, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::tasks::{self, dto};
-use super::{health, AppState};
+use super::{health, AppState, PROBLEM_JSON};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,7 +22,7 @@ use super::{health, AppState};
         super::webhook::put_webhook, super::webhook::get_webhook, super::webhook::delete_webhook,
     ),
     components(schemas(dto::CreateTaskRequest, dto::UpdateTaskRequest, dto::TaskView, dto::TaskPage, dto::HistoryEntry, dto::OccurrencePreview, dto::ReminderView, super::webhook::WebhookRequest, super::webhook::WebhookView, super::Problem)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonProblems),
 )]
 pub struct ApiDoc;
 
@@ -30,6 +33,110 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     }
+}
+
+/// What an operation takes that can be refused before (or besides) its handler's own checks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Takes {
+    Token,
+    Body,
+    Header,
+    Query,
+}
+
+/// The errors an operation may answer because of what it takes, whichever handler it is:
+/// the token is checked (and the caller's rate limit spent) by the extractor, the write
+/// queue and the database can be full or away for any caller, and bodies, headers and query
+/// strings are parsed by shared code. (status, takes, description, carries Retry-After)
+const COMMON: &[(u16, Takes, &str, bool)] = &[
+    (401, Takes::Token, "No valid bearer token", false),
+    (
+        429,
+        Takes::Token,
+        "Too many requests from this user, or too many open streams",
+        true,
+    ),
+    (
+        503,
+        Takes::Token,
+        "The write queue is full or the database is unavailable",
+        true,
+    ),
+    (400, Takes::Body, "The body is not JSON", false),
+    (413, Takes::Body, "The body is over 64 KiB", false),
+    (415, Takes::Body, "The body's Content-Type is not JSON", false),
+    (422, Takes::Body, "A field is invalid or unknown", false),
+    (400, Takes::Header, "A header is malformed", false),
+    (422, Takes::Query, "A query parameter is invalid", false),
+];
+
+/// Lists every [`COMMON`] error on the operations it applies to, keeping a handler's own
+/// description where it has one, so the document names every status the API can answer.
+struct CommonProblems;
+
+impl Modify for CommonProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                add_common_problems(operation);
+            }
+        }
+    }
+}
+
+fn add_common_problems(operation: &mut Operation) {
+    let takes = takes(operation);
+    for &(status, needs, description, retry_after) in COMMON {
+        if takes.contains(&needs) {
+            operation
+                .responses
+                .responses
+                .entry(status.to_string())
+                .or_insert_with(|| problem(description, retry_after));
+        }
+    }
+}
+
+fn takes(operation: &Operation) -> Vec<Takes> {
+    let mut takes = Vec::new();
+    if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+        takes.push(Takes::Token);
+    }
+    if operation.request_body.is_some() {
+        takes.push(Takes::Body);
+    }
+    for parameter in operation.parameters.iter().flatten() {
+        match parameter.parameter_in {
+            ParameterIn::Header => takes.push(Takes::Header),
+            ParameterIn::Query => takes.push(Takes::Query),
+            _ => {}
+        }
+    }
+    takes
+}
+
+fn problem(description: &str, retry_after: bool) -> RefOr<Response> {
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("Problem")))
+        .build();
+    let mut response = ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM_JSON, content);
+    if retry_after {
+        let seconds = HeaderBuilder::new()
+            .schema(Object::with_type(Type::String))
+            .description(Some("Seconds to wait before retrying"))
+            .build();
+        response = response.header("Retry-After", seconds);
+    }
+    RefOr::T(response.build())
 }
 
 pub fn router() -> Router<AppState> {

@@ -319,7 +319,7 @@ pub async fn skip_task(
 /// Preview the next due times of a repeating task (`limit` 1–100, default 10), assuming
 /// each occurrence is done on time.
 #[utoipa::path(get, path = "/api/v1/tasks/{id}/occurrences", tag = "tasks",
-    params(("id" = Uuid, Path, description = "Task id"), ("limit" = Option<u32>, Query, description = "1–100, default 10")),
+    params(("id" = Uuid, Path, description = "Task id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1–100, default 10")),
     responses(
         (status = 200, description = "Upcoming due times", body = OccurrencePreview),
         (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
