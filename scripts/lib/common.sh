@@ -37,6 +37,15 @@ ensure_cargo_deny() {
     cargo install cargo-deny --locked
 }
 
+# The libFuzzer driver of fuzz/ (scripts/fuzz).
+ensure_cargo_fuzz() {
+    if cargo fuzz --version >/dev/null 2>&1; then
+        return
+    fi
+    say "installing cargo-fuzz (once per machine)"
+    cargo install cargo-fuzz --locked
+}
+
 # cargo-deny's checks of the dependency tree. Licences, bans and sources need nothing from the
 # network. Advisories need the RustSec database, which is a git repository on GitHub: where it
 # cannot be fetched (these machines reach package registries only) they are skipped, loudly.
