@@ -89,7 +89,9 @@ impl Recurrence {
         // RFC 5545 rule text is ASCII, and the rule crate slices values at byte offsets that
         // assume it: `BYDAY=+1ƈE` made it panic (found by fuzz/fuzz_targets/rule_parser.rs).
         if !text.is_ascii() {
-            return Err(invalid("must be ASCII: RRULE parts and values use no other characters".into()));
+            return Err(invalid(
+                "must be ASCII: RRULE parts and values use no other characters".into(),
+            ));
         }
         check_parts(&text).map_err(invalid)?;
         let rule: RRule<Unvalidated> = text
