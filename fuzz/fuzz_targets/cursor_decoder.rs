@@ -18,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let sort = SortField::parse(SORTS[usize::from(choice >> 1) % SORTS.len()]).unwrap_or_default();
-    let order = if choice & 1 == 0 { SortOrder::Asc } else { SortOrder::Desc };
+    let order = if choice & 1 == 0 {
+        SortOrder::Asc
+    } else {
+        SortOrder::Desc
+    };
     if let Ok(text) = std::str::from_utf8(payload) {
         round_trip(text, sort, order);
     }

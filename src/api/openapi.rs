@@ -142,3 +142,41 @@ fn problem(description: &str, retry_after: bool) -> RefOr<Response> {
 pub fn router() -> Router<AppState> {
     Router::new().route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    #[test]
+    fn every_operation_lists_the_errors_shared_code_can_answer() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+        let mut operations = 0;
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("operations") {
+                operations += 1;
+                let lists = |status: &str| operation["responses"][status]["content"][PROBLEM_JSON].is_object();
+                let mut expected = Vec::new();
+                if operation.get("security").is_some() {
+                    expected.extend(["401", "429", "503"]);
+                }
+                if operation.get("requestBody").is_some() {
+                    expected.extend(["400", "413", "415", "422"]);
+                }
+                let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+                let takes = |place: &str| parameters.iter().any(|p| p["in"] == Value::from(place));
+                if takes("header") {
+                    expected.push("400");
+                }
+                if takes("query") {
+                    expected.push("422");
+                }
+                for status in expected {
+                    assert!(lists(status), "{method} {path} does not list {status} as problem+json");
+                }
+            }
+        }
+        assert!(operations >= 17, "only {operations} operations");
+    }
+}
