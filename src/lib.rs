@@ -13,6 +13,7 @@ pub mod domain;
 pub mod events;
 pub mod private_files;
 pub mod roles;
+pub mod sealing;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::live::{Live, LiveHub};
-use crate::api::{self, Admission, AppState, BrokerProbe, UserLimits};
+use crate::api::{self, Admission, AppState, BrokerProbe, Quotas, RequestDeadline, UserLimits};
 use crate::auth::Auth;
 use crate::bus::consumer::{self, Retry};
 use crate::bus::{topics, Kafka, Publisher, Stalls};
@@ -21,7 +21,7 @@ use crate::roles::notifier::Notifier;
 use crate::roles::relay::{Relay, RelaySettings};
 use crate::roles::scheduler::{Scheduler, SchedulerSettings};
 use crate::roles::{audit::Audit, recurrence::Repeat, Role};
-use crate::store::Store;
+use crate::store::{Holdings, Store};
 use crate::webhook::{EgressPolicy, WebhookClient};
 
 /// How long the parts get to finish their work in hand after a stop signal.
@@ -33,8 +33,17 @@ const DRAIN: Duration = Duration::from_secs(25);
 /// When the database cannot be opened or migrated.
 pub async fn open_store(common: &CommonSettings) -> anyhow::Result<Store> {
     let url = common.database_url()?;
-    let store = Store::connect(&url, common.db_max_connections).await?;
+    let store = Store::connect(&url, common.db_max_connections)
+        .await?
+        .sealing_with(crate::sealing::Sealer::from_settings(common)?);
     store.migrate().await?;
+    let sealed = store.seal_stored_webhook_secrets().await?;
+    if sealed > 0 {
+        tracing::info!(
+            webhooks = sealed,
+            "sealed webhook secrets stored in the clear by an earlier version"
+        );
+    }
     if let Some(file) = sqlite_file(&url) {
         crate::private_files::private_file(&file)?;
     }
@@ -150,7 +159,18 @@ impl Application {
             let admission = Admission::new(http.write_queue);
             tokio::spawn(admission.clone().report(Duration::from_secs(10), shutdown.clone()));
             let limits = UserLimits::new(http.rate_limit_per_minute, http.rate_limit_burst);
-            tokio::spawn(limits.clone().tidy(Duration::from_secs(60), shutdown.clone()));
+            let quotas = Quotas::new(
+                Holdings {
+                    open_tasks: http.quota_open_tasks,
+                    reminders: http.quota_reminders,
+                },
+                http.quota_webhook_changes_per_hour,
+            );
+            tokio::spawn(
+                limits
+                    .clone()
+                    .tidy(quotas.clone(), Duration::from_secs(60), shutdown.clone()),
+            );
             let state = AppState {
                 store: self.store.clone(),
                 auth: self.auth.clone(),
@@ -161,6 +181,8 @@ impl Application {
                 admission,
                 limits,
                 readiness: Default::default(),
+                quotas,
+                deadline: RequestDeadline(Duration::from_millis(http.request_timeout_ms)),
             };
             let stop = shutdown.clone();
             parts.spawn(async move {

@@ -1,12 +1,14 @@
 //! The HTTP API: JSON under /api/v1, problem+json for every error.
 
 mod admission;
+mod deadline;
 mod error;
 mod headers;
 mod health;
 mod json;
 pub mod live;
 mod openapi;
+mod quota;
 mod rate_limit;
 pub mod tasks;
 pub mod webhook;
@@ -18,9 +20,11 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 pub use admission::Admission;
+pub use deadline::RequestDeadline;
 pub use error::{ApiError, Problem, PROBLEM_JSON};
 pub use json::{ApiJson, BODY_LIMIT};
 pub use openapi::ApiDoc;
+pub use quota::Quotas;
 pub use rate_limit::UserLimits;
 
 use crate::auth::Auth;
@@ -44,6 +48,10 @@ pub struct AppState {
     pub limits: UserLimits,
     /// The last readiness verdict.
     pub readiness: health::ReadinessCache,
+    /// What one user may hold and change.
+    pub quotas: Quotas,
+    /// How long one request may take.
+    pub deadline: RequestDeadline,
 }
 
 /// Asks the broker for metadata, for /readyz.
@@ -92,6 +100,7 @@ pub fn router(state: AppState) -> Router {
             state.admission.clone(),
             admission::admit,
         ))
+        .layer(axum::middleware::from_fn_with_state(state.deadline, deadline::bound))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {

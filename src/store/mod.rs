@@ -14,8 +14,10 @@ mod idempotency;
 mod inbox;
 mod list;
 mod outbox;
+mod quota;
 mod reminders;
 mod rows;
+pub mod search;
 mod series;
 mod tasks;
 mod webhooks;
@@ -37,6 +39,7 @@ pub use idempotency::{IdempotencyRequest, StoredResponse};
 pub use inbox::Tx;
 pub use list::{Cursor, ListQuery, Page, SortField, SortOrder};
 pub use outbox::{OutboxRow, OUTBOX_CHANNEL};
+pub use quota::Holdings;
 pub use reminders::{reminder_id, FireReport, ScheduleRow};
 pub use tasks::{CreateOutcome, WriteError};
 pub use webhooks::Webhook;
@@ -49,6 +52,8 @@ pub struct Store {
     backend: Backend,
     /// Raised after every commit that wrote outbox rows, so the relay wakes at once.
     outbox_signal: Arc<Notify>,
+    /// Seals webhook secrets at rest; without it they can be neither written nor read.
+    sealer: Option<Arc<crate::sealing::Sealer>>,
 }
 
 impl Store {
@@ -69,7 +74,15 @@ impl Store {
             writer,
             backend,
             outbox_signal: Arc::new(Notify::new()),
+            sealer: None,
         })
+    }
+
+    /// This store sealing webhook secrets with `sealer`.
+    #[must_use]
+    pub fn sealing_with(mut self, sealer: crate::sealing::Sealer) -> Self {
+        self.sealer = Some(Arc::new(sealer));
+        self
     }
 
     /// Applies the migrations embedded in the binary.
@@ -81,7 +94,15 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("migrations/postgres"),
         };
-        migrator.run(&self.writer).await.context("database migration failed")
+        migrator.run(&self.writer).await.context("database migration failed")?;
+        let filled = self.backfill_search_words().await?;
+        if filled > 0 {
+            tracing::info!(
+                tasks = filled,
+                "indexed the words of tasks written before per-user search"
+            );
+        }
+        Ok(())
     }
 
     /// Checks that the database answers.

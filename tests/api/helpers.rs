@@ -13,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 use crate::broker;
 
 pub const SECRET: &str = "integration-tests-secret-of-at-least-32-bytes";
+/// The key sealing webhook secrets, shared by a test's app and the workers it starts.
+pub const SECRETS_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 pub struct TestApp {
     pub address: String,
@@ -69,6 +71,9 @@ pub fn settings(data_dir: &std::path::Path, database_url: Option<String>) -> Com
         db_max_connections: 8,
         jwt_secret: Some(Secret::new(SECRET)),
         jwt_secret_file: None,
+        jwt_keys_file: None,
+        secrets_key: Some(Secret::new(SECRETS_KEY)),
+        secrets_key_file: None,
         jwt_issuer: None,
         jwt_audience: None,
         log_format: LogFormat::Human,
@@ -132,6 +137,10 @@ async fn launch(
         write_queue: 64,
         rate_limit_per_minute: 1_000_000,
         rate_limit_burst: 1_000_000,
+        request_timeout_ms: 10_000,
+        quota_open_tasks: 10_000,
+        quota_reminders: 20_000,
+        quota_webhook_changes_per_hour: 1_000,
     };
     let app = Application::build(&common, &kafka, parts(http))
         .await
@@ -314,6 +323,7 @@ impl TestApp {
             .args(["worker", "--role", role])
             .env("DATABASE_URL", &self.database_url)
             .env("TASKSTREAM_JWT_SECRET", SECRET)
+            .env("TASKSTREAM_SECRETS_KEY", SECRETS_KEY)
             .env("KAFKA_BOOTSTRAP_SERVERS", &self.kafka.brokers)
             .env("TASKSTREAM_TOPIC_PREFIX", &self.kafka.topic_prefix)
             .env("KAFKA_FETCH_WAIT_MAX_MS", "10")

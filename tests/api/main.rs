@@ -14,6 +14,7 @@ mod errors;
 mod events;
 mod health;
 mod overload;
+mod quotas;
 mod recurrence;
 mod reminders;
 mod resilience;

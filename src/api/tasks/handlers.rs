@@ -76,7 +76,11 @@ pub async fn create_task(
         status: StatusCode::CREATED.as_u16(),
         body: serde_json::to_string(&TaskView::from(task)).unwrap_or_default(),
     };
-    match state.store.create_task(&user, content, idempotency, render).await? {
+    match state
+        .store
+        .create_task(&user, content, state.quotas.holdings, idempotency, render)
+        .await?
+    {
         CreateOutcome::Created(task) => {
             let mut response = task_response(StatusCode::CREATED, &task);
             if let Some(location) = location(&task.id.to_string()) {
@@ -256,13 +260,19 @@ async fn set_status(
 ) -> ApiResult<Response> {
     let task = state
         .store
-        .change_task(user, id, headers::if_match(headers)?, |current, now| {
-            Ok((current.status != status).then(|| Task {
-                status,
-                completed_at: (status == Status::Completed).then_some(now),
-                ..current.clone()
-            }))
-        })
+        .change_task(
+            user,
+            id,
+            headers::if_match(headers)?,
+            state.quotas.holdings,
+            |current, now| {
+                Ok((current.status != status).then(|| Task {
+                    status,
+                    completed_at: (status == Status::Completed).then_some(now),
+                    ..current.clone()
+                }))
+            },
+        )
         .await?;
     Ok(task_response(StatusCode::OK, &task))
 }
