@@ -105,6 +105,17 @@ pub struct CommonSettings {
     #[command(flatten)]
     pub roles: RoleSettings,
 
+    /// How SQLite's writer syncs commits: `full` (each acknowledged write survives an OS
+    /// crash or power loss) or `normal` (faster; a power loss may roll back the last commits).
+    #[arg(
+        long,
+        env = "TASKSTREAM_SQLITE_SYNCHRONOUS",
+        value_enum,
+        default_value = "full",
+        global = true
+    )]
+    pub sqlite_synchronous: crate::store::SqliteSync,
+
     /// Log filter in tracing's EnvFilter syntax.
     #[arg(long, env = "TASKSTREAM_LOG", default_value = "info", global = true)]
     pub log: String,

@@ -33,7 +33,7 @@ const DRAIN: Duration = Duration::from_secs(25);
 /// When the database cannot be opened or migrated.
 pub async fn open_store(common: &CommonSettings) -> anyhow::Result<Store> {
     let url = common.database_url()?;
-    let store = Store::connect(&url, common.db_max_connections)
+    let store = Store::connect_with(&url, common.db_max_connections, common.sqlite_synchronous)
         .await?
         .sealing_with(crate::sealing::Sealer::from_settings(common)?);
     store.migrate().await?;

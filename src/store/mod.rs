@@ -62,11 +62,19 @@ impl Store {
     /// # Errors
     /// When the database cannot be reached or opened.
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        Self::connect_with(url, max_connections, SqliteSync::Full).await
+    }
+
+    /// Connects to `url`; on SQLite the writer syncs its commits as `sync` says.
+    ///
+    /// # Errors
+    /// When the database cannot be reached or opened.
+    pub async fn connect_with(url: &str, max_connections: u32, sync: SqliteSync) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url);
-        let reader = pool(url, backend, max_connections).await?;
+        let reader = pool(url, backend, max_connections, SqliteSync::Normal).await?;
         let writer = match backend {
-            Backend::Sqlite => pool(url, backend, 1).await?,
+            Backend::Sqlite => pool(url, backend, 1, sync).await?,
             Backend::Postgres => reader.clone(),
         };
         Ok(Self {
@@ -124,20 +132,42 @@ impl Store {
     }
 }
 
-async fn pool(url: &str, backend: Backend, max_connections: u32) -> anyhow::Result<AnyPool> {
+/// How SQLite's writer makes a commit durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SqliteSync {
+    /// Each commit is synced to disk before it is acknowledged: it survives an OS crash or a
+    /// power loss. The default, because the relay may publish a commit's events at once.
+    #[default]
+    Full,
+    /// Commits are synced at checkpoints: faster, and never corrupt, but a power loss can
+    /// roll back the last commits, whose events may already be published.
+    Normal,
+}
+
+impl SqliteSync {
+    fn pragma(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
+}
+
+async fn pool(url: &str, backend: Backend, max_connections: u32, sync: SqliteSync) -> anyhow::Result<AnyPool> {
     AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
-                    // WAL lets readers run beside the writer; NORMAL syncs at checkpoints,
-                    // which in WAL mode still never corrupts the database on a crash.
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                    // WAL lets readers run beside the writer; readers commit nothing, so only
+                    // the writer's sync setting decides what survives a crash.
+                    let pragmas = format!(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
                          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                    )
-                    .await?;
+                        sync.pragma()
+                    );
+                    conn.execute(pragmas.as_str()).await?;
                 }
                 Ok(())
             })
@@ -145,4 +175,29 @@ async fn pool(url: &str, backend: Backend, max_connections: u32) -> anyhow::Resu
         .connect(url)
         .await
         .with_context(|| format!("cannot connect to the {backend} database"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn writer_sync(store: &Store) -> i64 {
+        let (level,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+            .fetch_one(&store.writer)
+            .await
+            .unwrap();
+        level
+    }
+
+    #[tokio::test]
+    async fn the_sqlite_writer_syncs_each_commit_unless_told_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = |name: &str| format!("sqlite://{}?mode=rwc", dir.path().join(name).display());
+        let full = Store::connect(&url("full.db"), 2).await.unwrap();
+        assert_eq!(writer_sync(&full).await, 2, "FULL by default");
+        let normal = Store::connect_with(&url("normal.db"), 2, SqliteSync::Normal)
+            .await
+            .unwrap();
+        assert_eq!(writer_sync(&normal).await, 1, "NORMAL when asked");
+    }
 }

@@ -77,6 +77,7 @@ pub fn settings(data_dir: &std::path::Path, database_url: Option<String>) -> Com
         jwt_issuer: None,
         jwt_audience: None,
         log_format: LogFormat::Human,
+        sqlite_synchronous: taskstream::store::SqliteSync::Full,
         // The tests' webhook receivers listen on 127.0.0.1, which only an allow-list opens.
         roles: taskstream::config::RoleSettings {
             webhook_allow: vec!["127.0.0.1/32".parse().expect("cidr")],
