@@ -198,6 +198,7 @@ where
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
         let user = Auth::from_ref(state).verify(token).map_err(ApiError::Unauthorized)?;
+        tracing::Span::current().record("user_id", user.as_str());
         crate::api::UserLimits::from_ref(state)
             .check(&user)
             .map_err(|wait| ApiError::TooManyRequests { retry_after: wait })?;

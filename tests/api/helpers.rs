@@ -16,6 +16,8 @@ pub const SECRET: &str = "integration-tests-secret-of-at-least-32-bytes";
 
 pub struct TestApp {
     pub address: String,
+    /// The operators' listener (`/metrics`, `/status`), when the test asked for it.
+    pub metrics_address: Option<String>,
     /// Settings of this app's Kafka side: the shared test broker, topics under a prefix
     /// of this test's own.
     pub kafka: KafkaSettings,
@@ -72,6 +74,7 @@ pub fn settings(data_dir: &std::path::Path, database_url: Option<String>) -> Com
         jwt_issuer: None,
         jwt_audience: None,
         log_format: LogFormat::Human,
+        metrics_listen: None,
         // The tests' webhook receivers listen on 127.0.0.1, which only an allow-list opens.
         roles: taskstream::config::RoleSettings {
             webhook_allow: vec!["127.0.0.1/32".parse().expect("cidr")],
@@ -113,7 +116,17 @@ pub async fn spawn_tuned(parts: impl FnOnce(HttpSettings) -> Parts, tune: impl F
     launch(
         parts,
         broker::kafka_settings(&format!("t{}.", uuid::Uuid::new_v4().simple())),
-        tune,
+        |common| tune(&mut common.roles),
+    )
+    .await
+}
+
+/// An app with the operators' listener (`/metrics`, `/status`) on a port of its own.
+pub async fn spawn_observed(parts: impl FnOnce(HttpSettings) -> Parts) -> TestApp {
+    launch(
+        parts,
+        broker::kafka_settings(&format!("t{}.", uuid::Uuid::new_v4().simple())),
+        |common| common.metrics_listen = Some("127.0.0.1:0".parse().expect("address")),
     )
     .await
 }
@@ -121,11 +134,11 @@ pub async fn spawn_tuned(parts: impl FnOnce(HttpSettings) -> Parts, tune: impl F
 async fn launch(
     parts: impl FnOnce(HttpSettings) -> Parts,
     kafka: KafkaSettings,
-    tune: impl FnOnce(&mut RoleSettings),
+    tune: impl FnOnce(&mut CommonSettings),
 ) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut common = settings(data_dir.path(), fresh_database(data_dir.path()).await);
-    tune(&mut common.roles);
+    tune(&mut common);
     taskstream::telemetry::init(&common.log, common.log_format);
     let http = HttpSettings {
         listen: "127.0.0.1:0".parse().expect("address"),
@@ -137,10 +150,12 @@ async fn launch(
         .await
         .expect("build app");
     let address = format!("http://{}", app.local_addr().expect("listening"));
+    let metrics_address = app.metrics_addr().map(|address| format!("http://{address}"));
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run(shutdown.clone()));
     TestApp {
         address,
+        metrics_address,
         database_url: common.database_url().expect("database url"),
         kafka,
         client: reqwest::Client::builder()

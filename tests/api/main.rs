@@ -13,6 +13,7 @@ mod delivery;
 mod errors;
 mod events;
 mod health;
+mod metrics;
 mod overload;
 mod recurrence;
 mod reminders;
