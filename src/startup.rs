@@ -63,7 +63,7 @@ impl Parts {
         Self {
             http: Some(http),
             relay: true,
-            roles: vec![Role::Audit, Role::Recurrence, Role::Scheduler, Role::Notifier],
+            roles: Role::ALL.to_vec(),
         }
     }
 }

@@ -131,6 +131,11 @@ impl Retry {
     }
 }
 
+/// The consumer group every replica of the role `name` shares.
+pub fn shared_group(kafka: &Kafka, name: &str) -> String {
+    format!("{}taskstream-{}", kafka.settings().topic_prefix, name)
+}
+
 /// Commits stored offsets before partitions are taken away, so the next owner starts
 /// after the last applied record instead of redoing up to a commit interval's worth; and
 /// turns the client's statistics into each partition's lag.
@@ -187,7 +192,7 @@ pub async fn run<H: Handler>(
 ) -> anyhow::Result<()> {
     let membership = handler.membership();
     let group = match membership {
-        Membership::Shared => format!("{}taskstream-{}", kafka.settings().topic_prefix, handler.name()),
+        Membership::Shared => shared_group(kafka, handler.name()),
         Membership::PerProcess => {
             format!(
                 "{}taskstream-{}-{}",

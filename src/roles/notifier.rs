@@ -143,11 +143,11 @@ impl Notifier {
 
 impl Handler for Notifier {
     fn name(&self) -> &'static str {
-        "notifier"
+        super::Role::Notifier.name()
     }
 
     fn topics(&self) -> &'static [Topic] {
-        &[Topic::TaskReminders]
+        super::Role::Notifier.topics()
     }
 
     type Prepared = ();

@@ -138,11 +138,11 @@ impl Handler for Repeat {
     type Prepared = Advance;
 
     fn name(&self) -> &'static str {
-        "recurrence"
+        super::Role::Recurrence.name()
     }
 
     fn topics(&self) -> &'static [Topic] {
-        &[Topic::TaskRecurrence]
+        super::Role::Recurrence.topics()
     }
 
     fn prepare<'a>(&'a self, event: &'a Event) -> impl Future<Output = Result<Advance, HandlerError>> + Send + 'a {

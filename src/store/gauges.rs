@@ -52,6 +52,20 @@ impl Store {
             .context("count waiting deliveries")
     }
 
+    /// When the consumer `name` last applied an event (a scan of its inbox rows: for an
+    /// operator's question, not a probe).
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn last_applied(&self, name: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let (at,): (Option<String>,) = sqlx::query_as("SELECT MAX(processed_at) FROM inbox WHERE consumer = $1")
+            .bind(name)
+            .fetch_one(&self.reader)
+            .await
+            .context("read the inbox")?;
+        Ok(at.as_deref().and_then(crate::time::parse))
+    }
+
     async fn count(&self, sql: &str) -> Result<i64, sqlx::Error> {
         let (count,): (i64,) = sqlx::query_as(sql).fetch_one(&self.reader).await?;
         Ok(count)

@@ -6,6 +6,7 @@ pub mod http;
 pub mod listener;
 pub mod metrics;
 pub mod sampler;
+pub mod status;
 pub mod trace;
 
 use tracing_subscriber::{fmt, EnvFilter};

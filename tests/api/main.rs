@@ -20,4 +20,5 @@ mod reminders;
 mod resilience;
 mod security;
 mod tasks;
+mod traces;
 mod webhooks;

@@ -341,3 +341,74 @@ async fn pipeline_metrics_follow_the_outbox_the_consumers_the_reminders_and_the_
         "{status}"
     );
 }
+
+/// `taskstream status --json` against the app's database and topics: exit code and report.
+fn status_command(app: &TestApp) -> (Option<i32>, Value) {
+    let output = crate::process::run_bounded(
+        std::process::Command::new(env!("CARGO_BIN_EXE_taskstream"))
+            .args(["status", "--json"])
+            .env("DATABASE_URL", &app.database_url)
+            .env("KAFKA_BOOTSTRAP_SERVERS", &app.kafka.brokers)
+            .env("TASKSTREAM_TOPIC_PREFIX", &app.kafka.topic_prefix)
+            .env("TASKSTREAM_LOG", "error,rdkafka=off,librdkafka=off"),
+        b"",
+        Duration::from_secs(120),
+        "taskstream status",
+    );
+    let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    (output.status.code(), report)
+}
+
+fn role<'r>(report: &'r Value, name: &str) -> &'r Value {
+    report["roles"]
+        .as_array()
+        .and_then(|roles| roles.iter().find(|r| r["role"] == name))
+        .unwrap_or(&Value::Null)
+}
+
+#[tokio::test]
+async fn status_reports_each_role_and_exits_2_while_a_role_has_no_consumer() {
+    // The API, the relay and the audit role only: the other roles are not deployed.
+    let app = crate::helpers::spawn(|http| Parts {
+        http: Some(http),
+        relay: true,
+        roles: vec![taskstream::roles::Role::Audit],
+    })
+    .await;
+    let task = app.create_task(USER, &json!({"title": "Audited"})).await;
+    app.wait_for_history(USER, task["id"].as_str().expect("id"), 1).await;
+    let (code, report) = wait_for("status to see the audit role caught up", WAIT, || async {
+        let (code, report) = status_command(&app);
+        let audit = role(&report, "audit");
+        if audit["ready"] == true && audit["lag"] == 0 && audit["last_applied_at"].is_string() {
+            Ok((code, report))
+        } else {
+            Err(format!("exit {code:?}: {report}"))
+        }
+    })
+    .await;
+    assert_eq!(code, Some(2), "{report}");
+    let problems = report["problems"].to_string();
+    for missing in ["recurrence", "scheduler", "notifier"] {
+        assert_eq!(role(&report, missing)["ready"], false, "{report}");
+        assert!(problems.contains(missing), "{problems}");
+    }
+    assert!(!problems.contains("audit"), "{problems}");
+    assert_eq!(role(&report, "audit")["dlq_records"], 0);
+    assert_eq!(report["outbox"]["rows"], 0, "{report}");
+
+    // Every role deployed: healthy, exit code 0.
+    let full = crate::helpers::spawn_app_with_events().await;
+    let task = full.create_task(USER, &json!({"title": "Everyone"})).await;
+    full.wait_for_history(USER, task["id"].as_str().expect("id"), 1).await;
+    let report = wait_for("status to report every role healthy", WAIT, || async {
+        match status_command(&full) {
+            (Some(0), report) => Ok(report),
+            (code, report) => Err(format!("exit {code:?}: {report}")),
+        }
+    })
+    .await;
+    for name in ["audit", "recurrence", "scheduler", "notifier"] {
+        assert_eq!(role(&report, name)["ready"], true, "{report}");
+    }
+}
