@@ -335,8 +335,10 @@ impl<H: Handler> Worker<'_, H> {
         tracing::Span::current().record("trace_id", context.trace_id());
         let outcome = context.scope(self.decode_and_apply(message)).await;
         if outcome.is_stored() {
-            metrics::consumer_record(self.handler.name(), base_topic(message), started.elapsed());
+            let elapsed = started.elapsed();
+            metrics::consumer_record(self.handler.name(), base_topic(message), elapsed);
             health::record_finished(self.handler.name());
+            tracing::debug!(elapsed_ms = elapsed.as_secs_f64() * 1000.0, "record done");
         }
         outcome
     }

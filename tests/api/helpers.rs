@@ -324,6 +324,15 @@ impl TestApp {
     /// `taskstream worker --role <role>` as its own process, on this app's database and
     /// topics, with extra environment variables.
     pub fn start_worker(&self, role: &str, env: &[(&str, String)]) -> WorkerProcess {
+        let mut command = self.worker_command(role, env);
+        WorkerProcess(crate::process::Guarded::spawn(
+            &mut command,
+            &format!("taskstream worker --role {role}"),
+        ))
+    }
+
+    /// The command `start_worker` runs, for a test that wants to set more (its output, say).
+    pub fn worker_command(&self, role: &str, env: &[(&str, String)]) -> std::process::Command {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_taskstream"));
         command
             .args(["worker", "--role", role])
@@ -335,10 +344,7 @@ impl TestApp {
             .env("TASKSTREAM_LOG", "error,rdkafka=off,librdkafka=off")
             .env("TASKSTREAM_WEBHOOK_ALLOW", "127.0.0.1/32")
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
-        WorkerProcess(crate::process::Guarded::spawn(
-            &mut command,
-            &format!("taskstream worker --role {role}"),
-        ))
+        command
     }
 }
 

@@ -130,3 +130,52 @@ async fn a_request_trace_goes_onto_its_events_and_through_the_recurrence_role_to
     let answered = response.headers()["traceparent"].to_str().expect("ascii").to_owned();
     assert_eq!(trace_id(&answered).len(), 32);
 }
+
+#[tokio::test]
+async fn json_log_lines_of_a_role_carry_the_trace_and_the_record_ids_and_no_secrets() {
+    // The API and the relay in the test; the audit role as a process of its own, logging JSON.
+    let app = crate::helpers::spawn(|http| taskstream::startup::Parts {
+        http: Some(http),
+        relay: true,
+        ..taskstream::startup::Parts::default()
+    })
+    .await;
+    let logs = tempfile::NamedTempFile::new().expect("log file");
+    let mut command = app.worker_command(
+        "audit",
+        &[
+            ("TASKSTREAM_LOG_FORMAT", "json".to_owned()),
+            (
+                "TASKSTREAM_LOG",
+                "taskstream=debug,rdkafka=off,librdkafka=off".to_owned(),
+            ),
+        ],
+    );
+    command.stderr(logs.reopen().expect("log file"));
+    let _worker = crate::process::Guarded::spawn(&mut command, "taskstream worker --role audit");
+
+    let traceparent = "00-5bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let (_, task) = post(&app, "/api/v1/tasks", &json!({"title": "Logged"}), Some(traceparent)).await;
+    let id = task["id"].as_str().expect("id").to_owned();
+    app.wait_for_history(USER, &id, 1).await;
+    let line = wait_for("the audit role's log line about the record", WAIT, || async {
+        let text = std::fs::read_to_string(logs.path()).map_err(|e| e.to_string())?;
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|line| line["span"]["task_id"] == id.as_str() && line["message"] == "record done")
+            .ok_or_else(|| format!("{} lines, none about the record yet", text.lines().count()))
+    })
+    .await;
+    let span = &line["span"];
+    assert_eq!(span["trace_id"], trace_id(traceparent), "{line}");
+    assert_eq!(span["role"], "audit");
+    assert_eq!(span["user_id"], USER);
+    assert_eq!(span["topic"], app.topic("task-events"));
+    assert!(span["partition"].is_i64() && span["offset"].is_i64(), "{line}");
+    assert!(span["event_id"].as_str().is_some_and(|e| e.len() == 36), "{line}");
+    let text = std::fs::read_to_string(logs.path()).expect("logs");
+    assert!(
+        !text.contains(crate::helpers::SECRET),
+        "the JWT secret never reaches a log"
+    );
+}
