@@ -102,6 +102,11 @@ pub struct CommonSettings {
     )]
     pub log_format: LogFormat,
 
+    /// Address of the operators' listener (`/metrics` in the Prometheus format, `/status`),
+    /// apart from the API. Without it no metrics are recorded.
+    #[arg(long, env = "TASKSTREAM_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+
     #[command(flatten)]
     pub roles: RoleSettings,
 

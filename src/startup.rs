@@ -22,6 +22,7 @@ use crate::roles::relay::{Relay, RelaySettings};
 use crate::roles::scheduler::{Scheduler, SchedulerSettings};
 use crate::roles::{audit::Audit, recurrence::Repeat, Role};
 use crate::store::{Holdings, Store};
+use crate::telemetry::{listener, sampler};
 use crate::webhook::{EgressPolicy, WebhookClient};
 
 /// How long the parts get to finish their work in hand after a stop signal.
@@ -71,7 +72,7 @@ impl Parts {
         Self {
             http: Some(http),
             relay: true,
-            roles: vec![Role::Audit, Role::Recurrence, Role::Scheduler, Role::Notifier],
+            roles: Role::ALL.to_vec(),
         }
     }
 }
@@ -79,6 +80,8 @@ impl Parts {
 /// The application, bound to its port and ready to run.
 pub struct Application {
     listener: Option<TcpListener>,
+    /// The operators' listener (`/metrics`, `/status`), when configured.
+    metrics_listener: Option<TcpListener>,
     store: Store,
     auth: Auth,
     kafka: Kafka,
@@ -108,11 +111,16 @@ impl Application {
             ),
             None => None,
         };
+        let metrics_listener = match common.metrics_listen {
+            Some(address) => Some(listener::bind(address).await?),
+            None => None,
+        };
         let kafka = Kafka::new(kafka.clone());
         kafka.base_config()?; // reject unusable settings now, not at the first event
         let own = listener.as_ref().and_then(|l| l.local_addr().ok());
         Ok(Self {
             listener,
+            metrics_listener,
             store,
             auth,
             kafka,
@@ -129,6 +137,11 @@ impl Application {
         self.listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
+    /// Where `/metrics` and `/status` are served, when configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -140,6 +153,15 @@ impl Application {
     pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let mut parts = JoinSet::new();
         let needs_broker = self.parts.relay || !self.parts.roles.is_empty();
+        if let Some(operators) = self.metrics_listener.take() {
+            parts.spawn(listener::serve(operators, self.stalls.clone(), shutdown.clone()));
+            let sampled = sampler::Sampled {
+                outbox: self.parts.relay,
+                reminders: self.parts.roles.contains(&Role::Scheduler),
+                deliveries: self.parts.roles.contains(&Role::Notifier),
+            };
+            tokio::spawn(sampler::run(self.store.clone(), sampled, shutdown.clone()));
+        }
         if needs_broker {
             tokio::spawn(ensure_topics(
                 self.kafka.clone(),

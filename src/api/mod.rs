@@ -17,7 +17,6 @@ use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{Method, Uri};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 pub use admission::Admission;
 pub use deadline::RequestDeadline;
@@ -102,10 +101,12 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(state.deadline, deadline::bound))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(ApiError::Internal(anyhow::anyhow!("a handler panicked")))
         }))
+        // Outermost, so that sheds, panics and every status are seen (routes are matched
+        // before layers run: the route template is known).
+        .layer(axum::middleware::from_fn(crate::telemetry::http::observe))
         .with_state(state)
 }
 

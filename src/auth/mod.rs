@@ -272,6 +272,7 @@ where
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
         let verified = Auth::from_ref(state).verify(token).map_err(ApiError::Unauthorized)?;
+        tracing::Span::current().record("user_id", verified.user.as_str());
         crate::api::UserLimits::from_ref(state)
             .check(&verified.user)
             .map_err(|wait| ApiError::TooManyRequests { retry_after: wait })?;

@@ -9,6 +9,7 @@ mod audit;
 mod deliveries;
 mod dialect;
 mod fault;
+mod gauges;
 mod housekeeping;
 mod idempotency;
 mod inbox;
@@ -34,6 +35,7 @@ pub use audit::AuditEntry;
 pub use deliveries::{ClaimRequest, Claimed, DeliveryFilter, DeliveryRow, DeliveryState, NewDelivery, WEBHOOK};
 pub use dialect::Backend;
 pub use fault::is_outage;
+pub use gauges::OutboxWaiting;
 pub use housekeeping::{Pruned, Retention};
 pub use idempotency::{IdempotencyRequest, StoredResponse};
 pub use inbox::Tx;
@@ -160,11 +162,12 @@ async fn pool(url: &str, backend: Backend, max_connections: u32, sync: SqliteSyn
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
-                    // WAL lets readers run beside the writer; readers commit nothing, so only
-                    // the writer's sync setting decides what survives a crash.
+                    // The busy timeout first, so switching to WAL waits for another process's
+                    // lock instead of failing. WAL lets readers run beside the writer; readers
+                    // commit nothing, so only the writer's sync setting decides what survives.
                     let pragmas = format!(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
-                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                        "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                         PRAGMA synchronous = {}; PRAGMA foreign_keys = ON;",
                         sync.pragma()
                     );
                     conn.execute(pragmas.as_str()).await?;
