@@ -115,6 +115,12 @@ pub struct HttpSettings {
     /// Requests one user may make at once before the per-minute rate applies.
     #[arg(long, env = "TASKSTREAM_RATE_LIMIT_BURST", default_value_t = 200)]
     pub rate_limit_burst: u32,
+
+    /// Lets the web console at / sign a person in with a name alone (a short-lived token for
+    /// any user name, asked from this machine only). For local use: `scripts/run` turns it on;
+    /// never turn it on where others can reach the API.
+    #[arg(long, env = "TASKSTREAM_CONSOLE_LOCAL_SIGNIN", default_value_t = false, action = clap::ArgAction::Set)]
+    pub console_local_signin: bool,
 }
 
 impl CommonSettings {

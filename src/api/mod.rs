@@ -6,6 +6,7 @@ mod headers;
 mod health;
 mod json;
 pub mod live;
+mod occurrences;
 mod openapi;
 mod rate_limit;
 pub mod tasks;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub limits: UserLimits,
     /// The last readiness verdict.
     pub readiness: health::ReadinessCache,
+    /// The web console's settings.
+    pub console: crate::console::Console,
 }
 
 /// Asks the broker for metadata, for /readyz.
@@ -82,8 +85,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest(
             "/api/v1",
-            tasks::router().merge(webhook::router()).merge(live::router()),
+            tasks::router()
+                .merge(webhook::router())
+                .merge(live::router())
+                .merge(occurrences::router()),
         )
+        .merge(crate::console::router())
         .merge(health::router())
         .merge(openapi::router())
         .fallback(not_found)

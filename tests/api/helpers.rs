@@ -132,6 +132,7 @@ async fn launch(
         write_queue: 64,
         rate_limit_per_minute: 1_000_000,
         rate_limit_burst: 1_000_000,
+        console_local_signin: false,
     };
     let app = Application::build(&common, &kafka, parts(http))
         .await
