@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::Console;
 use crate::api::{ApiError, ApiJson, Problem, PROBLEM_JSON};
 use crate::auth::Auth;
-use crate::domain::UserId;
+use crate::domain::{FieldError, UserId};
 
 /// How long a token from the local sign-in lasts; the console signs in again after it.
 pub const TOKEN_TTL: Duration = Duration::from_secs(3_600);
@@ -78,7 +78,8 @@ pub async fn sign_in(
             "local sign-in answers only a browser on this machine that opened the console as localhost or a loopback address",
         ));
     }
-    let user = UserId::parse(body.user.trim()).map_err(|e| ApiError::invalid(vec![e.under("user")]))?;
+    let user =
+        UserId::parse(body.user.trim()).map_err(|e| ApiError::invalid(vec![FieldError::new("user", e.message)]))?;
     let token = auth.issue(&user, TOKEN_TTL)?;
     tracing::info!(user = user.as_str(), "local sign-in");
     Ok(Json(SignInResponse {
