@@ -85,9 +85,14 @@ function row(tab, title) {
   return tab.locator("#task-list li", { has: tab.getByText(title, { exact: true }) });
 }
 
+/** A control of the task form by its label. */
+function field(tab, label) {
+  return tab.locator("#editor").getByLabel(label, { exact: true });
+}
+
 async function openForm(tab) {
   await tab.getByRole("button", { name: "New task" }).click();
-  await tab.getByLabel("Title", { exact: true }).waitFor({ timeout: UI_MS });
+  await field(tab, "Title").waitFor({ timeout: UI_MS });
 }
 
 async function shot(tab, name) {
@@ -131,21 +136,21 @@ describe("web console", { timeout: 150000 }, () => {
   it("creates a repeating task with a reminder and previews its occurrences from the API", async () => {
     await openForm(page);
     const tomorrow = wallIn(Date.now() + 86400000).slice(0, 10);
-    await page.getByLabel("Title", { exact: true }).fill("Water the plants");
-    await page.getByLabel("Tags").fill("home garden");
-    await page.getByLabel("Priority", { exact: true }).selectOption("high");
-    await page.getByLabel("Time zone").fill(ZONE);
-    await page.getByLabel("Due", { exact: true }).fill(`${tomorrow}T09:00`);
-    await page.getByLabel("15 min before").check();
-    await page.getByLabel("Repeats").selectOption("daily");
+    await field(page, "Title").fill("Water the plants");
+    await field(page, "Tags").fill("home garden");
+    await field(page, "Priority").selectOption("high");
+    await field(page, "Time zone").fill(ZONE);
+    await field(page, "Due").fill(`${tomorrow}T09:00`);
+    await field(page, "15 min before").check();
+    await field(page, "Repeats").selectOption("daily");
     await waitFor("the preview of five daily occurrences", UI_MS, async () => (await page.locator("#preview li").count()) === 5);
-    assert.equal(await page.getByLabel("Rule (RFC 5545 RRULE)").inputValue(), "FREQ=DAILY");
-    await page.getByLabel("Repeats").selectOption("weekly");
-    await page.getByLabel("Mon", { exact: true }).check();
-    await page.getByLabel("Thu", { exact: true }).check();
+    assert.equal(await field(page, "Rule (RFC 5545 RRULE)").inputValue(), "FREQ=DAILY");
+    await field(page, "Repeats").selectOption("weekly");
+    await field(page, "Mon").check();
+    await field(page, "Thu").check();
     await waitFor("the rule to follow the chosen days", UI_MS, async () =>
-      (await page.getByLabel("Rule (RFC 5545 RRULE)").inputValue()) === "FREQ=WEEKLY;BYDAY=MO,TH");
-    await page.getByLabel("Repeats").selectOption("daily");
+      (await field(page, "Rule (RFC 5545 RRULE)").inputValue()) === "FREQ=WEEKLY;BYDAY=MO,TH");
+    await field(page, "Repeats").selectOption("daily");
     await waitFor("the preview to show the daily rule again", UI_MS, async () =>
       (await page.locator("#preview li").count()) === 5 && (await page.locator("#preview li").nth(1).innerText()).includes("09:00"));
     await shot(page, "desktop-form");
@@ -164,15 +169,15 @@ describe("web console", { timeout: 150000 }, () => {
 
   it("shows the API's field errors beside their fields", async () => {
     await openForm(page);
-    await page.getByLabel("Due", { exact: true }).fill("2031-01-06T09:00");
-    await page.getByLabel("Rule (RFC 5545 RRULE)").fill("FREQ=HOURLY");
+    await field(page, "Due").fill("2031-01-06T09:00");
+    await field(page, "Rule (RFC 5545 RRULE)").fill("FREQ=HOURLY");
     await page.locator("#err-recurrence").filter({ hasText: /\S/ }).waitFor({ timeout: UI_MS });
-    assert.equal(await page.getByLabel("Rule (RFC 5545 RRULE)").getAttribute("aria-invalid"), "true");
-    await page.getByLabel("Title", { exact: true }).fill("   ");
+    assert.equal(await field(page, "Rule (RFC 5545 RRULE)").getAttribute("aria-invalid"), "true");
+    await field(page, "Title").fill("   ");
     await page.getByRole("button", { name: "Create" }).click();
     await page.locator("#err-title").filter({ hasText: /empty/ }).waitFor({ timeout: UI_MS });
-    assert.equal(await page.getByLabel("Title", { exact: true }).getAttribute("aria-invalid"), "true");
-    const described = await page.getByLabel("Title", { exact: true }).getAttribute("aria-describedby");
+    assert.equal(await field(page, "Title").getAttribute("aria-invalid"), "true");
+    const described = await field(page, "Title").getAttribute("aria-describedby");
     assert.equal(described, "err-title", "the error is tied to its field for screen readers");
     await shot(page, "desktop-field-errors");
     await page.getByRole("button", { name: "Cancel" }).click();
@@ -195,7 +200,7 @@ describe("web console", { timeout: 150000 }, () => {
     const other = await newPage();
     await signIn(other);
     await openForm(other);
-    await other.getByLabel("Title", { exact: true }).fill("Made in the other tab");
+    await field(other, "Title").fill("Made in the other tab");
     const started = Date.now();
     await other.getByRole("button", { name: "Create" }).click();
     await row(page, "Made in the other tab").waitFor({ timeout: FLOW_MS });
@@ -212,13 +217,13 @@ describe("web console", { timeout: 150000 }, () => {
   it("an edit of a task changed meanwhile is rolled back (412)", async () => {
     await row(page, "Renamed through the API").getByRole("button").click();
     await page.getByRole("button", { name: "Edit" }).click();
-    await page.getByLabel("Title", { exact: true }).fill("My edit");
+    await field(page, "Title").fill("My edit");
     const id = await row(page, "Renamed through the API").getAttribute("data-id");
     assert.equal((await api(page, "PATCH", `/tasks/${id}`, { title: "Their edit" })).status, 200);
     await row(page, "Their edit").waitFor({ timeout: FLOW_MS });
     await page.getByRole("button", { name: "Save" }).click();
     await page.locator("#err-form").filter({ hasText: "changed elsewhere" }).waitFor({ timeout: UI_MS });
-    assert.equal(await page.getByLabel("Title", { exact: true }).inputValue(), "Their edit", "the form shows the current version");
+    assert.equal(await field(page, "Title").inputValue(), "Their edit", "the form shows the current version");
     await row(page, "Their edit").waitFor({ timeout: UI_MS });
     assert.equal(await row(page, "My edit").count(), 0, "the optimistic title was rolled back");
     assert.equal((await api(page, "GET", `/tasks/${id}`)).body.title, "Their edit");
@@ -235,10 +240,10 @@ describe("web console", { timeout: 150000 }, () => {
 
   it("a reminder fires as a browser notification", async () => {
     await openForm(page);
-    await page.getByLabel("Title", { exact: true }).fill("Call the plumber");
-    await page.getByLabel("Time zone").fill(ZONE);
-    await page.getByLabel("Due", { exact: true }).fill(wallIn(Date.now() + 3600000));
-    await page.getByLabel("At an exact time (in the task's time zone)").fill(wallIn(Date.now() + 4000, true));
+    await field(page, "Title").fill("Call the plumber");
+    await field(page, "Time zone").fill(ZONE);
+    await field(page, "Due").fill(wallIn(Date.now() + 3600000));
+    await field(page, "At an exact time (in the task's time zone)").fill(wallIn(Date.now() + 4000, true));
     await page.getByRole("button", { name: "Create" }).click();
     const note = await waitFor("the reminder's notification", FLOW_MS, () =>
       page.evaluate(() => window.__notifications.find((n) => n.title === "Call the plumber")));

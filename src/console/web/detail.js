@@ -81,9 +81,23 @@ async function loadRelated(task) {
 function reminders(list, task) {
   if (!list.length) return el("p", { class: "hint" }, "None.");
   return el("ul", {}, list.map((r) => el("li", {},
-    `${r.spec.startsWith("-") ? `${r.spec.slice(1)} before` : "at"} — ${r.fire_at ? show(r.fire_at, task.time_zone) : "no time"} — `,
+    `${offsetWords(r.spec) ?? "at a set time"} — ${r.fire_at ? show(r.fire_at, task.time_zone) : "no time"} — `,
     el("span", { class: "state" }, r.state),
     r.late_ms ? ` (${Math.round(r.late_ms / 1000)} s late)` : "")));
+}
+
+const UNITS = [["week", "W"], ["day", "D"], ["h", "H"], ["min", "M"], ["s", "S"]];
+
+/** "-PT1H30M" as "1 h 30 min before"; null for a fixed instant. */
+function offsetWords(spec) {
+  const m = /^-P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(spec);
+  if (!m) return null;
+  const words = UNITS.map(([unit], i) => {
+    const n = Number(m[i + 1] || 0);
+    if (!n) return null;
+    return unit.length > 3 && n !== 1 ? `${n} ${unit}s` : `${n} ${unit}`;
+  }).filter(Boolean);
+  return `${words.join(" ") || "0 min"} before`;
 }
 
 function occurrences(data, task) {
