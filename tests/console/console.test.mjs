@@ -275,7 +275,9 @@ describe("web console", { timeout: 150000 }, () => {
     await shot(phone, "phone-dark-list");
     await openForm(phone);
     await shot(phone, "phone-dark-form");
-    await shot(page, "desktop-light");
+    await row(page, "Water the plants").getByRole("button").click();
+    await page.locator("#d-history li").first().waitFor({ timeout: FLOW_MS });
+    await shot(page, "desktop-light-detail");
     assert.deepEqual(phone.errors.filter((e) => !e.startsWith("Failed to load resource")), []);
     assert.deepEqual(page.errors.filter((e) => !e.startsWith("Failed to load resource")), []);
     await phone.context().close();
