@@ -126,7 +126,8 @@ describe("web console", { timeout: 150000 }, () => {
     await page.getByRole("button", { name: "Sign in on this machine" }).waitFor({ timeout: UI_MS });
     const interactive = Date.now() - started;
     page.off("response", count);
-    console.log(`first load: ${bytes} bytes, sign-in usable after ${interactive} ms`);
+    const usable = await page.evaluate(() => Math.round(performance.getEntriesByName("console-usable")[0].startTime));
+    console.log(`first load: ${bytes} bytes; sign-in usable ${usable} ms after navigation began (${interactive} ms as the test saw it)`);
     assert.ok(bytes < 200 * 1024, `first load is ${bytes} bytes`);
     await signIn(page);
     assert.ok(!page.url().includes("ey"), "no token in the URL");
@@ -236,6 +237,36 @@ describe("web console", { timeout: 150000 }, () => {
     await page.locator("#detail").getByRole("button", { name: "Delete" }).click();
     await waitFor("the row to go", UI_MS, async () => (await row(page, "Their edit").count()) === 0);
     await waitFor("the API to answer 404", UI_MS, async () => (await api(page, "GET", `/tasks/${id}`)).status === 404);
+  });
+
+  it("skips an occurrence of a repeating task", async () => {
+    const before = (await api(page, "GET", "/tasks?q=water&status=open")).body.items[0];
+    await row(page, "Water the plants").getByRole("button").click();
+    const shown = await row(page, "Water the plants").innerText();
+    await page.getByRole("button", { name: "Skip this occurrence" }).click();
+    await waitFor("the task to move to its next due time", UI_MS, async () => {
+      const now = (await api(page, "GET", `/tasks/${before.id}`)).body;
+      return Date.parse(now.due_at) - Date.parse(before.due_at) === 86400000;
+    });
+    await waitFor("the row to show the new due time", UI_MS, async () => (await row(page, "Water the plants").innerText()) !== shown);
+  });
+
+  it("sets the reminder webhook, shows its secret once, and removes it", async () => {
+    await page.getByRole("button", { name: "Webhook" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("URL").fill("http://127.0.0.1:9/hook");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.locator("#err-url").filter({ hasText: /\S/ }).waitFor({ timeout: UI_MS });
+    await dialog.getByLabel("URL").fill("https://hooks.example.com/taskstream");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    const secret = dialog.getByLabel("Signing secret (shown this once)");
+    await secret.waitFor({ timeout: UI_MS });
+    assert.match(await secret.inputValue(), /^whsec_/);
+    assert.equal((await api(page, "GET", "/webhook")).body.url, "https://hooks.example.com/taskstream");
+    await dialog.getByRole("button", { name: "Remove" }).click();
+    await dialog.getByText("No webhook is set.").waitFor({ timeout: UI_MS });
+    assert.equal((await api(page, "GET", "/webhook")).status, 404);
+    await dialog.getByRole("button", { name: "Close" }).click();
   });
 
   it("a reminder fires as a browser notification", async () => {

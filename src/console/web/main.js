@@ -40,6 +40,7 @@ async function showSignIn(message) {
     $("local-form").hidden = true;
   }
   ($("local-form").hidden ? $("token") : $("local-user")).focus();
+  performance.mark("console-usable"); // measured by the browser tests
 }
 
 async function localSignIn(event) {
