@@ -159,4 +159,15 @@ async fn a_rule_is_previewed_before_the_task_exists() {
         .await
         .expect("send");
     assert_problem(anonymous, StatusCode::UNAUTHORIZED, None).await;
+
+    let doc: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert!(doc["paths"]["/api/v1/occurrences"]["post"].is_object(), "documented");
 }
