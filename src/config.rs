@@ -164,6 +164,11 @@ pub struct HttpSettings {
     /// Webhook changes (set, remove) one user may make an hour (beyond it: 429 + Retry-After).
     #[arg(long, env = "TASKSTREAM_QUOTA_WEBHOOK_CHANGES_PER_HOUR", default_value_t = 30)]
     pub quota_webhook_changes_per_hour: u32,
+    /// Lets the web console at / sign a person in with a name alone (a short-lived token for
+    /// any user name, asked from this machine only). For local use: `scripts/run` turns it on;
+    /// never turn it on where others can reach the API.
+    #[arg(long, env = "TASKSTREAM_CONSOLE_LOCAL_SIGNIN", default_value_t = false, action = clap::ArgAction::Set)]
+    pub console_local_signin: bool,
 }
 
 impl CommonSettings {

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod domain;
 pub mod events;
 pub mod private_files;

@@ -205,13 +205,19 @@ impl Application {
                 readiness: Default::default(),
                 quotas,
                 deadline: RequestDeadline(Duration::from_millis(http.request_timeout_ms)),
+                console: crate::console::Console {
+                    local_sign_in: http.console_local_signin,
+                },
             };
             let stop = shutdown.clone();
             parts.spawn(async move {
-                axum::serve(listener, api::router(state))
-                    .with_graceful_shutdown(async move { stop.cancelled().await })
-                    .await
-                    .context("HTTP server failed")
+                axum::serve(
+                    listener,
+                    api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+                .context("HTTP server failed")
             });
         }
         if needs_broker || live.is_some() {

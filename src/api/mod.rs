@@ -7,6 +7,7 @@ mod headers;
 mod health;
 mod json;
 pub mod live;
+mod occurrences;
 mod openapi;
 mod quota;
 mod rate_limit;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub quotas: Quotas,
     /// How long one request may take.
     pub deadline: RequestDeadline,
+    /// The web console's settings.
+    pub console: crate::console::Console,
 }
 
 /// Asks the broker for metadata, for /readyz.
@@ -89,8 +92,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest(
             "/api/v1",
-            tasks::router().merge(webhook::router()).merge(live::router()),
+            tasks::router()
+                .merge(webhook::router())
+                .merge(live::router())
+                .merge(occurrences::router()),
         )
+        .merge(crate::console::router())
         .merge(health::router())
         .merge(openapi::router())
         .fallback(not_found)

@@ -17,8 +17,9 @@ use super::{health, AppState};
         health::healthz, health::readyz,
         super::live::stream,
         super::webhook::put_webhook, super::webhook::get_webhook, super::webhook::delete_webhook,
+        super::occurrences::preview_occurrences,
     ),
-    components(schemas(dto::CreateTaskRequest, dto::UpdateTaskRequest, dto::TaskView, dto::TaskPage, dto::HistoryEntry, dto::OccurrencePreview, dto::ReminderView, super::webhook::WebhookRequest, super::webhook::WebhookView, super::Problem)),
+    components(schemas(dto::CreateTaskRequest, dto::UpdateTaskRequest, dto::TaskView, dto::TaskPage, dto::HistoryEntry, dto::OccurrencePreview, dto::ReminderView, super::webhook::WebhookRequest, super::webhook::WebhookView, super::occurrences::OccurrencesRequest, super::Problem)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

@@ -155,6 +155,7 @@ async fn launch(
         quota_open_tasks: 10_000,
         quota_reminders: 20_000,
         quota_webhook_changes_per_hour: 1_000,
+        console_local_signin: false,
     };
     let app = Application::build(&common, &kafka, parts(http))
         .await

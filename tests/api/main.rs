@@ -9,6 +9,7 @@ mod live;
 mod process;
 
 mod abuse;
+mod console;
 mod delivery;
 mod errors;
 mod events;
