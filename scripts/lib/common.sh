@@ -28,6 +28,41 @@ ensure_nextest() {
     cargo install cargo-nextest --locked
 }
 
+# The dependency checker: licences, bans, sources and advisories (deny.toml).
+ensure_cargo_deny() {
+    if cargo deny --version >/dev/null 2>&1; then
+        return
+    fi
+    say "installing cargo-deny (once per machine)"
+    cargo install cargo-deny --locked
+}
+
+# The libFuzzer driver of fuzz/ (scripts/fuzz).
+ensure_cargo_fuzz() {
+    if cargo fuzz --version >/dev/null 2>&1; then
+        return
+    fi
+    say "installing cargo-fuzz (once per machine)"
+    cargo install cargo-fuzz --locked
+}
+
+# cargo-deny's checks of the dependency tree. Licences, bans and sources need nothing from the
+# network. Advisories need the RustSec database, which is a git repository on GitHub: where it
+# cannot be fetched (these machines reach package registries only) they are skipped, loudly.
+check_dependencies() {
+    cargo deny check --hide-inclusion-graph licenses bans sources
+    local fetch_log
+    if fetch_log="$(timeout 300 cargo deny fetch db 2>&1)"; then
+        cargo deny check --hide-inclusion-graph advisories
+    else
+        warn "##################################################################"
+        warn "ADVISORIES SKIPPED: the RustSec advisory database could not be fetched:"
+        warn "  $(printf '%s\n' "$fetch_log" | grep -m1 'fatal:' || printf '%s\n' "$fetch_log" | tail -n1)"
+        warn "Licences, bans and sources were checked; known vulnerabilities were NOT."
+        warn "##################################################################"
+    fi
+}
+
 # Prints suites, passed, failed, skipped, time and the slowest tests from nextest's JUnit
 # reports in DIR; TOTAL is the wall time of the whole run in seconds.
 summarise_junit() {
@@ -89,15 +124,19 @@ ensure_console_tools() {
     fi
 }
 
-# A virtualenv with the independent Kafka client the tests drive (confluent-kafka, jsonschema).
+# A virtualenv with the independent Kafka client the tests drive (confluent-kafka, jsonschema)
+# and the API fuzzer scripts/fuzz-api runs (schemathesis, pinned: its checks and report format
+# change between releases).
 VENV="${TASKSTREAM_VENV:-$HOME/.cache/taskstream-venv}"
+SCHEMATHESIS_VERSION=4.32.5
 ensure_test_python() {
-    if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import confluent_kafka, jsonschema' 2>/dev/null; then
+    if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import confluent_kafka, jsonschema' 2>/dev/null &&
+        [ "$("$VENV/bin/schemathesis" --version 2>/dev/null)" = "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
         return
     fi
-    say "preparing $VENV (confluent-kafka, jsonschema)"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check confluent-kafka jsonschema
+    say "preparing $VENV (confluent-kafka, jsonschema, schemathesis $SCHEMATHESIS_VERSION)"
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check confluent-kafka jsonschema "schemathesis==$SCHEMATHESIS_VERSION"
 }
 
 # A free TCP port on 127.0.0.1.

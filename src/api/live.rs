@@ -227,12 +227,25 @@ fn to_sse(event: &Arc<LiveEvent>) -> SseEvent {
         .data(event.json.clone())
 }
 
+/// One event of the stream as it goes over the wire (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct StreamEvent {
+    /// task.created, task.updated, task.completed, task.reopened, task.deleted,
+    /// reminder.fired, or resync (reload through the REST API)
+    event: String,
+    /// The event as docs/events.md describes it; for resync, why
+    data: String,
+    /// What to send back as Last-Event-ID (not on resync)
+    id: Option<String>,
+}
+
 /// Live task changes and fired reminders of the caller (Server-Sent Events). Send
 /// `Last-Event-ID` when reconnecting to get what was missed. The stream ends with a
 /// `token-expired` event when the caller's token expires: reconnect with a fresh one.
 #[utoipa::path(get, path = "/api/v1/stream", tag = "live",
     params(("Last-Event-ID" = Option<String>, Header, description = "id of the last event received")),
-    responses((status = 200, description = "text/event-stream of task.* and reminder.fired events")),
+    responses((status = 200, description = "task.* and reminder.fired events", content_type = "text/event-stream", body = StreamEvent)),
     security(("bearer" = [])))]
 pub async fn stream(
     State(state): State<AppState>,

@@ -86,6 +86,13 @@ impl Recurrence {
         if text.is_empty() || text.len() > 1_000 {
             return Err(invalid("must be an RRULE of 1 to 1000 characters".into()));
         }
+        // RFC 5545 rule text is ASCII, and the rule crate slices values at byte offsets that
+        // assume it: `BYDAY=+1ƈE` made it panic (found by fuzz/fuzz_targets/rule_parser.rs).
+        if !text.is_ascii() {
+            return Err(invalid(
+                "must be ASCII: RRULE parts and values use no other characters".into(),
+            ));
+        }
         check_parts(&text).map_err(invalid)?;
         let rule: RRule<Unvalidated> = text
             .parse()
@@ -515,6 +522,18 @@ mod tests {
             "FREQ=DAILY;;INTERVAL",
         ] {
             refusal(rule);
+        }
+    }
+
+    #[test]
+    fn refuses_text_that_is_not_ascii_instead_of_panicking_in_the_rule_crate() {
+        // The rule_parser fuzz target found the first: the rule crate panicked on it.
+        for rule in [
+            "FREQ=WEEKLY;BYDAY=+1\u{188}E;COUNT=3",
+            "FREQ=DAILY;BYDAY=MO\u{e9}",
+            "FREQ=MONTHLY;BYMONTHDAY=1\u{663}",
+        ] {
+            assert!(refusal(rule).contains("ASCII"), "{rule}");
         }
     }
 

@@ -570,6 +570,12 @@ async fn invalid_values_are_422_naming_the_field() {
         ),
         ("empty recurrence", with_due(json!({ "recurrence": "" })), "recurrence"),
         (
+            // Found by fuzz/fuzz_targets/rule_parser.rs: the rule crate panicked on it (a 500).
+            "recurrence with a letter that is not ASCII",
+            with_due(json!({ "recurrence": "FREQ=WEEKLY;BYDAY=+1\u{188}E;COUNT=3" })),
+            "recurrence",
+        ),
+        (
             "recurrence without due_at",
             json!({ "title": "x", "recurrence": "FREQ=DAILY" }),
             "recurrence",

@@ -55,6 +55,7 @@ fn location(id: &str) -> Option<HeaderValue> {
         (status = 201, description = "Created", body = TaskView),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A quota of the user (open tasks, reminders) would be passed", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field, unknown field, or a reused Idempotency-Key with another body", body = Problem, content_type = "application/problem+json"),
     ),
@@ -158,6 +159,7 @@ pub async fn get_task(
            ("If-Match" = Option<String>, Header, description = "The version the change is based on, e.g. \"3\"")),
     responses(
         (status = 200, description = "The changed task", body = TaskView),
+        (status = 403, description = "A quota of the user (open tasks, reminders) would be passed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The task has changed since that version", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid or unknown field", body = Problem, content_type = "application/problem+json"),
@@ -237,6 +239,7 @@ pub async fn complete_task(
            ("If-Match" = Option<String>, Header, description = "The version the change is based on")),
     responses(
         (status = 200, description = "The reopened task", body = TaskView),
+        (status = 403, description = "A quota of the user (open tasks, reminders) would be passed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The task has changed since that version", body = Problem, content_type = "application/problem+json"),
     ),
@@ -329,7 +332,7 @@ pub async fn skip_task(
 /// Preview the next due times of a repeating task (`limit` 1–100, default 10), assuming
 /// each occurrence is done on time.
 #[utoipa::path(get, path = "/api/v1/tasks/{id}/occurrences", tag = "tasks",
-    params(("id" = Uuid, Path, description = "Task id"), ("limit" = Option<u32>, Query, description = "1–100, default 10")),
+    params(("id" = Uuid, Path, description = "Task id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1–100, default 10")),
     responses(
         (status = 200, description = "Upcoming due times", body = OccurrencePreview),
         (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
