@@ -19,7 +19,7 @@ use taskstream::bus::{topics, Kafka, Publisher};
 use taskstream::domain::{NewTask, TaskInput, UserId};
 use taskstream::roles::audit::Audit;
 use taskstream::roles::relay::{Relay, RelaySettings};
-use taskstream::store::Store;
+use taskstream::store::{Holdings, Store};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -364,7 +364,9 @@ async fn pipeline(database_url: &str, brokers: &str, events: u32, fetch_wait_max
     for i in 0..events {
         let input = TaskInput::titled(format!("task {i}"));
         let task = NewTask::parse(&input).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        store.create_task(&user, task, None, |_| unreachable!()).await?;
+        store
+            .create_task(&user, task, Holdings::UNBOUNDED, None, |_| unreachable!())
+            .await?;
     }
     println!(
         "wrote {events} tasks (+ outbox rows) in {:.1}s",
@@ -457,8 +459,9 @@ async fn reminders_bench(database_url: &str, total: u32, window_secs: u32) -> an
         let mut input = TaskInput::titled(format!("reminder {i}"));
         input.reminders = vec![spec.clone()];
         let task = NewTask::parse(&input).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        if let taskstream::store::CreateOutcome::Created(task) =
-            store.create_task(&user, task, None, |_| unreachable!()).await?
+        if let taskstream::store::CreateOutcome::Created(task) = store
+            .create_task(&user, task, Holdings::UNBOUNDED, None, |_| unreachable!())
+            .await?
         {
             scheduled.push((task.id, spec));
         }

@@ -66,6 +66,20 @@ pub enum Command {
         #[command(subcommand)]
         action: DlqAction,
     },
+    /// The health of every role from the database and the broker: consuming, lag, last
+    /// applied event, DLQ; the outbox backlog. Exit code 0 healthy, 2 not healthy, 1 when
+    /// the database or the broker cannot be read.
+    Status {
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+        /// Unhealthy when the oldest unpublished event is older than this (seconds).
+        #[arg(long, default_value_t = 60)]
+        max_outbox_age_secs: u64,
+        /// Unhealthy when a role is more than this many records behind.
+        #[arg(long, default_value_t = 10_000)]
+        max_lag: i64,
+    },
     /// Inspect webhook deliveries, and retry failed ones.
     Deliveries {
         #[command(subcommand)]

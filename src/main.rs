@@ -7,6 +7,7 @@ use taskstream::cli::{Cli, Command, DeliveriesAction, DlqAction, TopicsAction};
 use taskstream::domain::UserId;
 use taskstream::startup::{self, Application, Parts};
 use taskstream::store::DeliveryFilter;
+use taskstream::telemetry::status;
 
 #[tokio::main]
 async fn main() {
@@ -15,6 +16,10 @@ async fn main() {
     warn_of_secrets_on_the_command_line();
     let code = match run(cli).await {
         Ok(()) => 0,
+        Err(error) if error.is::<status::Unhealthy>() => {
+            eprintln!("taskstream: {error}");
+            2
+        }
         Err(error) => {
             eprintln!("taskstream: {error:#}");
             1
@@ -75,6 +80,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Topics { action } => return topics_command(&Kafka::new(cli.kafka), action).await,
         Command::Dlq { action } => return dlq_command(&Kafka::new(cli.kafka), action).await,
+        Command::Status {
+            json,
+            max_outbox_age_secs,
+            max_lag,
+        } => {
+            let store = startup::open_store(&cli.common).await?;
+            let limits = status::Limits {
+                outbox_age: Duration::from_secs(max_outbox_age_secs),
+                lag: max_lag,
+            };
+            let report = status::gather(&store, &Kafka::new(cli.kafka), limits).await;
+            store.close().await;
+            let report = report?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.render());
+            }
+            if !report.problems.is_empty() {
+                return Err(status::Unhealthy(report.problems).into());
+            }
+            return Ok(());
+        }
         Command::Deliveries { action } => {
             let store = startup::open_store(&cli.common).await?;
             let result = deliveries_command(&store, action).await;

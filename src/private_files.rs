@@ -46,6 +46,54 @@ pub fn check_secret_file(file: &Path, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The text of a secret file (trailing newline dropped), refused when others can read it.
+///
+/// # Errors
+/// When it is readable by others or cannot be read.
+pub fn read_secret_file(file: &Path, what: &str) -> anyhow::Result<String> {
+    check_secret_file(file, what)?;
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {what} {}", file.display()))?;
+    Ok(text.trim_end().to_owned())
+}
+
+/// The secret kept in `name` inside the private `data_dir`: read when it exists, otherwise
+/// made by `generate` and written once (0600), so it survives restarts.
+///
+/// # Errors
+/// When the file cannot be read or written.
+pub fn generated_secret(
+    data_dir: &Path,
+    name: &str,
+    what: &str,
+    generate: impl FnOnce() -> String,
+) -> anyhow::Result<String> {
+    let path = data_dir.join(name);
+    if path.exists() {
+        return read_secret_file(&path, what);
+    }
+    private_dir(data_dir)?;
+    let secret = generate();
+    write_new_private(&path, &secret).with_context(|| format!("cannot write {what} {}", path.display()))?;
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_new_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_new_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
 #[cfg(unix)]
 fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;

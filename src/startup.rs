@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::live::{Live, LiveHub};
-use crate::api::{self, Admission, AppState, BrokerProbe, UserLimits};
+use crate::api::{self, Admission, AppState, BrokerProbe, Quotas, RequestDeadline, UserLimits};
 use crate::auth::Auth;
 use crate::bus::consumer::{self, Retry};
 use crate::bus::{topics, Kafka, Publisher, Stalls};
@@ -21,7 +21,8 @@ use crate::roles::notifier::Notifier;
 use crate::roles::relay::{Relay, RelaySettings};
 use crate::roles::scheduler::{Scheduler, SchedulerSettings};
 use crate::roles::{audit::Audit, recurrence::Repeat, Role};
-use crate::store::Store;
+use crate::store::{Holdings, Store};
+use crate::telemetry::{listener, sampler};
 use crate::webhook::{EgressPolicy, WebhookClient};
 
 /// How long the parts get to finish their work in hand after a stop signal.
@@ -33,8 +34,17 @@ const DRAIN: Duration = Duration::from_secs(25);
 /// When the database cannot be opened or migrated.
 pub async fn open_store(common: &CommonSettings) -> anyhow::Result<Store> {
     let url = common.database_url()?;
-    let store = Store::connect(&url, common.db_max_connections).await?;
+    let store = Store::connect_with(&url, common.db_max_connections, common.sqlite_synchronous)
+        .await?
+        .sealing_with(crate::sealing::Sealer::from_settings(common)?);
     store.migrate().await?;
+    let sealed = store.seal_stored_webhook_secrets().await?;
+    if sealed > 0 {
+        tracing::info!(
+            webhooks = sealed,
+            "sealed webhook secrets stored in the clear by an earlier version"
+        );
+    }
     if let Some(file) = sqlite_file(&url) {
         crate::private_files::private_file(&file)?;
     }
@@ -62,7 +72,7 @@ impl Parts {
         Self {
             http: Some(http),
             relay: true,
-            roles: vec![Role::Audit, Role::Recurrence, Role::Scheduler, Role::Notifier],
+            roles: Role::ALL.to_vec(),
         }
     }
 }
@@ -70,6 +80,8 @@ impl Parts {
 /// The application, bound to its port and ready to run.
 pub struct Application {
     listener: Option<TcpListener>,
+    /// The operators' listener (`/metrics`, `/status`), when configured.
+    metrics_listener: Option<TcpListener>,
     store: Store,
     auth: Auth,
     kafka: Kafka,
@@ -99,11 +111,16 @@ impl Application {
             ),
             None => None,
         };
+        let metrics_listener = match common.metrics_listen {
+            Some(address) => Some(listener::bind(address).await?),
+            None => None,
+        };
         let kafka = Kafka::new(kafka.clone());
         kafka.base_config()?; // reject unusable settings now, not at the first event
         let own = listener.as_ref().and_then(|l| l.local_addr().ok());
         Ok(Self {
             listener,
+            metrics_listener,
             store,
             auth,
             kafka,
@@ -120,6 +137,11 @@ impl Application {
         self.listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
+    /// Where `/metrics` and `/status` are served, when configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -131,6 +153,15 @@ impl Application {
     pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let mut parts = JoinSet::new();
         let needs_broker = self.parts.relay || !self.parts.roles.is_empty();
+        if let Some(operators) = self.metrics_listener.take() {
+            parts.spawn(listener::serve(operators, self.stalls.clone(), shutdown.clone()));
+            let sampled = sampler::Sampled {
+                outbox: self.parts.relay,
+                reminders: self.parts.roles.contains(&Role::Scheduler),
+                deliveries: self.parts.roles.contains(&Role::Notifier),
+            };
+            tokio::spawn(sampler::run(self.store.clone(), sampled, shutdown.clone()));
+        }
         if needs_broker {
             tokio::spawn(ensure_topics(
                 self.kafka.clone(),
@@ -150,7 +181,18 @@ impl Application {
             let admission = Admission::new(http.write_queue);
             tokio::spawn(admission.clone().report(Duration::from_secs(10), shutdown.clone()));
             let limits = UserLimits::new(http.rate_limit_per_minute, http.rate_limit_burst);
-            tokio::spawn(limits.clone().tidy(Duration::from_secs(60), shutdown.clone()));
+            let quotas = Quotas::new(
+                Holdings {
+                    open_tasks: http.quota_open_tasks,
+                    reminders: http.quota_reminders,
+                },
+                http.quota_webhook_changes_per_hour,
+            );
+            tokio::spawn(
+                limits
+                    .clone()
+                    .tidy(quotas.clone(), Duration::from_secs(60), shutdown.clone()),
+            );
             let state = AppState {
                 store: self.store.clone(),
                 auth: self.auth.clone(),
@@ -161,13 +203,21 @@ impl Application {
                 admission,
                 limits,
                 readiness: Default::default(),
+                quotas,
+                deadline: RequestDeadline(Duration::from_millis(http.request_timeout_ms)),
+                console: crate::console::Console {
+                    local_sign_in: http.console_local_signin,
+                },
             };
             let stop = shutdown.clone();
             parts.spawn(async move {
-                axum::serve(listener, api::router(state))
-                    .with_graceful_shutdown(async move { stop.cancelled().await })
-                    .await
-                    .context("HTTP server failed")
+                axum::serve(
+                    listener,
+                    api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+                .context("HTTP server failed")
             });
         }
         if needs_broker || live.is_some() {

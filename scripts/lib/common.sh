@@ -105,6 +105,25 @@ print(f"total wall time {total // 60} min {total % 60} s")
 PY
 }
 
+# The browser tests' tools: Debian's chromium and playwright-core + axe-core from npm
+# (tests/console/package-lock.json). Returns 1, saying why, when they cannot be had.
+ensure_console_tools() {
+    if ! command -v chromium >/dev/null 2>&1; then
+        warn "chromium is missing (apt-get install -y chromium)"
+        return 1
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        warn "node and npm are missing"
+        return 1
+    fi
+    local dir="$ROOT/tests/console"
+    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+        say "installing the browser tests' npm packages (tests/console)"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || return 1
+        touch "$dir/node_modules"
+    fi
+}
+
 # A virtualenv with the independent Kafka client the tests drive (confluent-kafka, jsonschema)
 # and the API fuzzer scripts/fuzz-api runs (schemathesis, pinned: its checks and report format
 # change between releases).

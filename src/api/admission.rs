@@ -67,6 +67,7 @@ pub async fn admit(State(admission): State<Admission>, request: Request, next: N
         Ok(_slot) => next.run(request).await,
         Err(_) => {
             admission.shed.fetch_add(1, Ordering::Relaxed);
+            crate::telemetry::metrics::write_shed();
             ApiError::Overloaded.into_response()
         }
     }

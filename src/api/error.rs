@@ -57,6 +57,12 @@ pub enum ApiError {
     /// The caller spent their rate limit.
     #[error("too many requests from this user; retry after the time in Retry-After")]
     TooManyRequests { retry_after: std::time::Duration },
+    /// The request took longer than its deadline.
+    #[error("the request took longer than {} ms; retry after the time in Retry-After", .limit.as_millis())]
+    TimedOut { limit: std::time::Duration },
+    /// The caller holds as much of something as one user may.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// The write queue is full: retry after a moment.
     #[error("the service is at capacity; retry after the time in Retry-After")]
     Overloaded,
@@ -91,7 +97,8 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Self::QuotaExceeded(_) => StatusCode::FORBIDDEN,
+            Self::Unavailable(_) | Self::Overloaded | Self::TimedOut { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(error) if is_outage(error) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -111,6 +118,8 @@ impl ApiError {
             Self::PreconditionFailed { .. } => "/problems/stale-version",
             Self::Unavailable(_) => "/problems/unavailable",
             Self::Overloaded => "/problems/overloaded",
+            Self::TimedOut { .. } => "/problems/timeout",
+            Self::QuotaExceeded(_) => "/problems/quota-exceeded",
             Self::TooManyRequests { .. } => "/problems/rate-limited",
             Self::Internal(error) if is_outage(error) => "/problems/unavailable",
             Self::Internal(_) => "/problems/internal",
@@ -199,6 +208,7 @@ impl From<WriteError> for ApiError {
             WriteError::IdempotencyInFlight => {
                 Self::Conflict("a request with this Idempotency-Key is still in progress; retry shortly".into())
             }
+            WriteError::QuotaExceeded(message) => Self::QuotaExceeded(message),
             WriteError::Database(error) => Self::Internal(error),
         }
     }

@@ -13,6 +13,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_util::sync::CancellationToken;
 
 use super::{ApiError, AppState};
-use crate::auth::CurrentUser;
+use crate::auth::Caller;
 use crate::bus::consumer::{Handler, HandlerError, Membership};
 use crate::events::{Event, EventData, Topic};
 use crate::store::Tx;
@@ -240,18 +241,19 @@ struct StreamEvent {
 }
 
 /// Live task changes and fired reminders of the caller (Server-Sent Events). Send
-/// `Last-Event-ID` when reconnecting to get what was missed.
+/// `Last-Event-ID` when reconnecting to get what was missed. The stream ends with a
+/// `token-expired` event when the caller's token expires: reconnect with a fresh one.
 #[utoipa::path(get, path = "/api/v1/stream", tag = "live",
     params(("Last-Event-ID" = Option<String>, Header, description = "id of the last event received")),
     responses((status = 200, description = "task.* and reminder.fired events", content_type = "text/event-stream", body = StreamEvent)),
     security(("bearer" = [])))]
 pub async fn stream(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    Caller(caller): Caller,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let hub = state.live.clone();
-    let user = user.as_str().to_owned();
+    let user = caller.user.as_str().to_owned();
     let slot = hub.open_stream(&user).ok_or(ApiError::TooManyRequests {
         retry_after: Duration::from_secs(5),
     })?;
@@ -281,10 +283,29 @@ pub async fn stream(
             }
         }
     });
-    let stop = hub.stop.clone();
+    let (stop, expired) = (hub.stop.clone(), Arc::new(AtomicBool::new(false)));
+    let until_expiry = Duration::from_secs(caller.expires_at.saturating_sub(jsonwebtoken::get_current_timestamp()));
+    let ended = {
+        let expired = expired.clone();
+        async move {
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = tokio::time::sleep(until_expiry) => expired.store(true, Ordering::Relaxed),
+            }
+        }
+    };
+    // After the token's expiry the caller would be refused: say so, and end.
+    let farewell = stream::once(async move { expired.load(Ordering::Relaxed) }).filter_map(|expired| async move {
+        expired.then(|| {
+            SseEvent::default()
+                .event("token-expired")
+                .data("{\"reason\":\"the token has expired; reconnect with a fresh one\"}")
+        })
+    });
     let events = stream::iter(missed)
         .chain(live)
-        .take_until(async move { stop.cancelled().await })
+        .take_until(ended)
+        .chain(farewell)
         .map(move |event| {
             let _open = &slot; // counted while the client holds the stream
             Ok(event)

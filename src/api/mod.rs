@@ -1,12 +1,15 @@
 //! The HTTP API: JSON under /api/v1, problem+json for every error.
 
 mod admission;
+mod deadline;
 mod error;
 mod headers;
 mod health;
 mod json;
 pub mod live;
+mod occurrences;
 mod openapi;
+mod quota;
 mod rate_limit;
 pub mod tasks;
 pub mod webhook;
@@ -15,12 +18,13 @@ use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{Method, Uri};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 pub use admission::Admission;
+pub use deadline::RequestDeadline;
 pub use error::{ApiError, Problem, PROBLEM_JSON};
 pub use json::{ApiJson, BODY_LIMIT};
 pub use openapi::ApiDoc;
+pub use quota::Quotas;
 pub use rate_limit::UserLimits;
 
 use crate::auth::Auth;
@@ -44,6 +48,12 @@ pub struct AppState {
     pub limits: UserLimits,
     /// The last readiness verdict.
     pub readiness: health::ReadinessCache,
+    /// What one user may hold and change.
+    pub quotas: Quotas,
+    /// How long one request may take.
+    pub deadline: RequestDeadline,
+    /// The web console's settings.
+    pub console: crate::console::Console,
 }
 
 /// Asks the broker for metadata, for /readyz.
@@ -82,8 +92,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest(
             "/api/v1",
-            tasks::router().merge(webhook::router()).merge(live::router()),
+            tasks::router()
+                .merge(webhook::router())
+                .merge(live::router())
+                .merge(occurrences::router()),
         )
+        .merge(crate::console::router())
         .merge(health::router())
         .merge(openapi::router())
         .fallback(not_found)
@@ -92,11 +106,14 @@ pub fn router(state: AppState) -> Router {
             state.admission.clone(),
             admission::admit,
         ))
+        .layer(axum::middleware::from_fn_with_state(state.deadline, deadline::bound))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(ApiError::Internal(anyhow::anyhow!("a handler panicked")))
         }))
+        // Outermost, so that sheds, panics and every status are seen (routes are matched
+        // before layers run: the route template is known).
+        .layer(axum::middleware::from_fn(crate::telemetry::http::observe))
         .with_state(state)
 }
 

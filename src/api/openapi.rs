@@ -20,8 +20,9 @@ use super::{health, AppState, PROBLEM_JSON};
         health::healthz, health::readyz,
         super::live::stream,
         super::webhook::put_webhook, super::webhook::get_webhook, super::webhook::delete_webhook,
+        super::occurrences::preview_occurrences,
     ),
-    components(schemas(dto::CreateTaskRequest, dto::UpdateTaskRequest, dto::TaskView, dto::TaskPage, dto::HistoryEntry, dto::OccurrencePreview, dto::ReminderView, super::webhook::WebhookRequest, super::webhook::WebhookView, super::Problem)),
+    components(schemas(dto::CreateTaskRequest, dto::UpdateTaskRequest, dto::TaskView, dto::TaskPage, dto::HistoryEntry, dto::OccurrencePreview, dto::ReminderView, super::webhook::WebhookRequest, super::webhook::WebhookView, super::occurrences::OccurrencesRequest, super::Problem)),
     modifiers(&BearerAuth, &CommonProblems),
 )]
 pub struct ApiDoc;
@@ -59,7 +60,7 @@ const COMMON: &[(u16, Takes, &str, bool)] = &[
     (
         503,
         Takes::Token,
-        "The write queue is full or the database is unavailable",
+        "The write queue is full, the database is unavailable, or the request passed its deadline",
         true,
     ),
     (400, Takes::Body, "The body is not JSON", false),

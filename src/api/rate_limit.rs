@@ -38,12 +38,16 @@ impl UserLimits {
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 
-    /// Forgets full buckets now and then, so the map holds only recent callers.
-    pub async fn tidy(self, every: Duration, shutdown: CancellationToken) {
+    /// Forgets full buckets (these and the webhook quotas') now and then, so the maps hold
+    /// only recent callers.
+    pub async fn tidy(self, quotas: super::Quotas, every: Duration, shutdown: CancellationToken) {
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(every) => self.0.retain_recent(),
+                () = tokio::time::sleep(every) => {
+                    self.0.retain_recent();
+                    quotas.tidy();
+                }
             }
         }
     }

@@ -52,6 +52,7 @@ fn check_url(raw: &str, policy: &EgressPolicy) -> Result<WebhookUrl, FieldError>
     responses(
         (status = 201, description = "Set; the secret is shown this once", body = WebhookView),
         (status = 422, description = "Bad URL", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many webhook changes this hour", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn put_webhook(
@@ -60,6 +61,7 @@ pub async fn put_webhook(
     ApiJson { body, .. }: ApiJson<WebhookRequest>,
 ) -> Result<(StatusCode, Json<WebhookView>), ApiError> {
     let url = check_url(&body.url, &state.webhook_policy).map_err(|e| ApiError::invalid(vec![e]))?;
+    state.quotas.webhook_change(&user)?;
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     let secret = Secret::new(format!("whsec_{}", hex::encode(bytes)));
@@ -108,6 +110,7 @@ pub async fn delete_webhook(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> Result<StatusCode, ApiError> {
+    state.quotas.webhook_change(&user)?;
     if state.store.delete_webhook(&user).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -1,6 +1,7 @@
 //! Bearer tokens: HS256 JWTs whose `sub` claim names the user.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::ApiError;
 use crate::config::{CommonSettings, Secret};
 use crate::domain::UserId;
+use crate::private_files;
 
 const MIN_SECRET_BYTES: usize = 32;
 const GENERATED_SECRET_FILE: &str = "jwt-secret";
@@ -30,11 +32,21 @@ struct Claims {
     aud: Option<String>,
 }
 
-/// Issues and checks tokens.
+/// A verified token: whom it names and until when it is valid.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub user: UserId,
+    /// Unix seconds of its `exp`.
+    pub expires_at: u64,
+}
+
+/// Issues and checks tokens with a ring of HS256 keys: tokens are signed with the first key
+/// (and carry its `kid` when it has one); a token is checked with the key its `kid` names, or
+/// without a `kid` with the first key. Keeping the previous key in the ring while tokens it
+/// signed run out lets a secret rotate without signing everyone out.
 #[derive(Clone)]
 pub struct Auth {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    keys: Arc<KeyRing>,
     validation: Validation,
     issuer: Option<String>,
     audience: Option<String>,
@@ -42,21 +54,24 @@ pub struct Auth {
 
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Auth(HS256)")
+        write!(f, "Auth(HS256, {} keys)", self.keys.by_kid.len().max(1))
     }
 }
 
 impl Auth {
+    /// One key without a `kid`.
     pub fn new(secret: &Secret) -> Self {
-        let bytes = secret.expose().as_bytes();
+        Self::with_keys(KeyRing::single(secret))
+    }
+
+    fn with_keys(keys: KeyRing) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims(&["exp", "sub"]);
         validation.validate_nbf = true;
         validation.validate_aud = false;
         validation.leeway = 5;
         Self {
-            encoding: EncodingKey::from_secret(bytes),
-            decoding: DecodingKey::from_secret(bytes),
+            keys: Arc::new(keys),
             validation,
             issuer: None,
             audience: None,
@@ -81,21 +96,34 @@ impl Auth {
         self
     }
 
-    /// The secret from the environment, a file, or (for local use) one generated once and
-    /// kept in the data directory so tokens survive restarts.
+    /// The keys from a keys file, the environment, a secret file, or (for local use) a
+    /// secret generated once and kept in the data directory so tokens survive restarts.
     ///
     /// # Errors
-    /// When the secret is too short or its file cannot be read or written.
+    /// When a secret is too short or a file cannot be read, written or parsed.
     pub fn from_settings(settings: &CommonSettings) -> anyhow::Result<Self> {
-        let secret = match (&settings.jwt_secret, &settings.jwt_secret_file) {
-            (Some(secret), _) => secret.clone(),
-            (None, Some(path)) => read_secret(path)?,
-            (None, None) => generated_secret(&settings.data_dir)?,
+        let keys = match (&settings.jwt_keys_file, &settings.jwt_secret, &settings.jwt_secret_file) {
+            (Some(path), _, _) => KeyRing::parse(&private_files::read_secret_file(path, "the JWT keys file")?)?,
+            (None, Some(secret), _) => KeyRing::single(&checked(secret.clone())?),
+            (None, None, Some(path)) => KeyRing::single(&checked(Secret::new(private_files::read_secret_file(
+                path,
+                "the JWT secret file",
+            )?))?),
+            (None, None, None) => {
+                let secret = private_files::generated_secret(
+                    &settings.data_dir,
+                    GENERATED_SECRET_FILE,
+                    "the JWT secret file",
+                    || {
+                        let mut bytes = [0u8; 32];
+                        rand::thread_rng().fill_bytes(&mut bytes);
+                        hex::encode(bytes)
+                    },
+                )?;
+                KeyRing::single(&checked(Secret::new(secret))?)
+            }
         };
-        if secret.expose().len() < MIN_SECRET_BYTES {
-            bail!("the JWT secret must be at least {MIN_SECRET_BYTES} bytes long");
-        }
-        Ok(Self::new(&secret).expecting(settings.jwt_issuer.clone(), settings.jwt_audience.clone()))
+        Ok(Self::with_keys(keys).expecting(settings.jwt_issuer.clone(), settings.jwt_audience.clone()))
     }
 
     /// A token for `user`, valid for `ttl`.
@@ -112,16 +140,20 @@ impl Auth {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
         };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).context("sign token")
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid.clone_from(&self.keys.signing_kid);
+        encode(&header, &claims, &self.keys.signing).context("sign token")
     }
 
-    /// The user a token names.
+    /// The user a token names, and its expiry.
     ///
     /// # Errors
     /// A human-readable reason when the token is expired, badly signed or malformed.
-    pub fn verify(&self, token: &str) -> Result<UserId, String> {
+    pub fn verify(&self, token: &str) -> Result<Verified, String> {
         use jsonwebtoken::errors::ErrorKind;
-        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| "the token is malformed".to_owned())?;
+        let key = self.keys.for_kid(header.kid.as_deref())?;
+        let data = decode::<Claims>(token, key, &self.validation).map_err(|e| match e.kind() {
             ErrorKind::ExpiredSignature => "the token has expired".to_owned(),
             ErrorKind::InvalidSignature => "the token signature is invalid".to_owned(),
             ErrorKind::InvalidAlgorithm => "the token must be signed with HS256".to_owned(),
@@ -133,52 +165,94 @@ impl Auth {
             ErrorKind::InvalidAudience => "the token is not meant for this service (aud)".to_owned(),
             _ => "the token is malformed".to_owned(),
         })?;
-        UserId::parse(&data.claims.sub).map_err(|e| e.message)
+        Ok(Verified {
+            user: UserId::parse(&data.claims.sub).map_err(|e| e.message)?,
+            expires_at: data.claims.exp,
+        })
     }
 }
 
-fn read_secret(path: &Path) -> anyhow::Result<Secret> {
-    crate::private_files::check_secret_file(path, "the JWT secret file")?;
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read the JWT secret file {}", path.display()))?;
-    Ok(Secret::new(text.trim_end()))
-}
-
-fn generated_secret(data_dir: &Path) -> anyhow::Result<Secret> {
-    let path = data_dir.join(GENERATED_SECRET_FILE);
-    if path.exists() {
-        return read_secret(&path);
+fn checked(secret: Secret) -> anyhow::Result<Secret> {
+    if secret.expose().len() < MIN_SECRET_BYTES {
+        bail!("the JWT secret must be at least {MIN_SECRET_BYTES} bytes long");
     }
-    crate::private_files::private_dir(data_dir)?;
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    let secret = hex::encode(bytes);
-    write_private(&path, &secret).with_context(|| format!("cannot write the JWT secret file {}", path.display()))?;
-    Ok(Secret::new(secret))
+    Ok(secret)
 }
 
-#[cfg(unix)]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(text.as_bytes())
+/// The keys tokens may be signed with.
+struct KeyRing {
+    signing: EncodingKey,
+    signing_kid: Option<String>,
+    /// The first key's, for tokens without a `kid`.
+    default: DecodingKey,
+    by_kid: HashMap<String, DecodingKey>,
 }
 
-#[cfg(not(unix))]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(path, text)
+impl KeyRing {
+    fn single(secret: &Secret) -> Self {
+        let bytes = secret.expose().as_bytes();
+        Self {
+            signing: EncodingKey::from_secret(bytes),
+            signing_kid: None,
+            default: DecodingKey::from_secret(bytes),
+            by_kid: HashMap::new(),
+        }
+    }
+
+    /// Lines `kid=secret`, the signing key first; blank lines and `#` comments are skipped.
+    fn parse(text: &str) -> anyhow::Result<Self> {
+        let mut ring: Option<Self> = None;
+        let mut by_kid = HashMap::new();
+        for (n, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let Some((kid, secret)) = line.split_once('=') else {
+                bail!("line {n} of the JWT keys file is not `kid=secret`");
+            };
+            let kid = kid.trim();
+            if kid.is_empty() || kid.len() > 64 || !kid.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            {
+                bail!("line {n} of the JWT keys file: a kid is 1-64 letters, digits, '.', '_' or '-'");
+            }
+            let secret =
+                checked(Secret::new(secret.trim())).with_context(|| format!("line {n} of the JWT keys file"))?;
+            let bytes = secret.expose().as_bytes();
+            if by_kid.insert(kid.to_owned(), DecodingKey::from_secret(bytes)).is_some() {
+                bail!("line {n} of the JWT keys file repeats the kid {kid:?}");
+            }
+            ring.get_or_insert_with(|| Self {
+                signing: EncodingKey::from_secret(bytes),
+                signing_kid: Some(kid.to_owned()),
+                default: DecodingKey::from_secret(bytes),
+                by_kid: HashMap::new(),
+            });
+        }
+        let mut ring = ring.context("the JWT keys file holds no key")?;
+        ring.by_kid = by_kid;
+        Ok(ring)
+    }
+
+    fn for_kid(&self, kid: Option<&str>) -> Result<&DecodingKey, String> {
+        match kid {
+            None => Ok(&self.default),
+            Some(kid) => self
+                .by_kid
+                .get(kid)
+                .ok_or_else(|| "the token was signed with a key this service does not have (kid)".to_owned()),
+        }
+    }
 }
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
 pub struct CurrentUser(pub UserId);
 
-impl<S> FromRequestParts<S> for CurrentUser
+/// The authenticated caller with their token's expiry (for what outlives one request).
+#[derive(Debug, Clone)]
+pub struct Caller(pub Verified);
+
+impl<S> FromRequestParts<S> for Caller
 where
     Auth: FromRef<S>,
     crate::api::UserLimits: FromRef<S>,
@@ -197,11 +271,26 @@ where
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
-        let user = Auth::from_ref(state).verify(token).map_err(ApiError::Unauthorized)?;
+        let verified = Auth::from_ref(state).verify(token).map_err(ApiError::Unauthorized)?;
+        tracing::Span::current().record("user_id", verified.user.as_str());
         crate::api::UserLimits::from_ref(state)
-            .check(&user)
+            .check(&verified.user)
             .map_err(|wait| ApiError::TooManyRequests { retry_after: wait })?;
-        Ok(CurrentUser(user))
+        Ok(Caller(verified))
+    }
+}
+
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    Auth: FromRef<S>,
+    crate::api::UserLimits: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Caller(verified) = Caller::from_request_parts(parts, state).await?;
+        Ok(CurrentUser(verified.user))
     }
 }
 
@@ -228,7 +317,11 @@ mod tests {
         let auth = Auth::new(&secret()).expecting(Some("idp".into()), Some("taskstream".into()));
         let alice = UserId::parse("alice").unwrap();
         let token = auth.issue(&alice, Duration::from_secs(60)).unwrap();
-        assert_eq!(auth.verify(&token).unwrap(), alice, "its own tokens carry iss and aud");
+        assert_eq!(
+            auth.verify(&token).unwrap().user,
+            alice,
+            "its own tokens carry iss and aud"
+        );
 
         let base = serde_json::json!({"sub": "alice", "iat": now, "exp": now + 60, "iss": "idp", "aud": "taskstream"});
         let with = |key: &str, value: serde_json::Value| {
@@ -258,5 +351,60 @@ mod tests {
             Auth::new(&secret()).verify(&signed(&no_issuer)).is_ok(),
             "without the settings neither is required"
         );
+    }
+
+    #[test]
+    fn a_key_ring_signs_with_its_first_key_and_checks_each_by_kid() {
+        let old = "old-secret-of-at-least-thirty-two-bytes!";
+        let new = "new-secret-of-at-least-thirty-two-bytes!";
+        let alice = UserId::parse("alice").unwrap();
+        let before = Auth::with_keys(KeyRing::parse(&format!("k1={old}\n")).unwrap());
+        let old_token = before.issue(&alice, Duration::from_secs(60)).unwrap();
+        assert_eq!(
+            jsonwebtoken::decode_header(&old_token).unwrap().kid.as_deref(),
+            Some("k1")
+        );
+
+        let rotated = Auth::with_keys(KeyRing::parse(&format!("# current first\nk2={new}\n\nk1={old}\n")).unwrap());
+        assert_eq!(
+            rotated.verify(&old_token).unwrap().user,
+            alice,
+            "tokens of the previous key still pass"
+        );
+        let new_token = rotated.issue(&alice, Duration::from_secs(60)).unwrap();
+        assert_eq!(
+            jsonwebtoken::decode_header(&new_token).unwrap().kid.as_deref(),
+            Some("k2")
+        );
+        assert!(
+            before.verify(&new_token).unwrap_err().contains("kid"),
+            "an unknown kid is refused"
+        );
+
+        let retired = Auth::with_keys(KeyRing::parse(&format!("k2={new}")).unwrap());
+        assert!(
+            retired.verify(&old_token).is_err(),
+            "a key removed from the ring signs no more callers in"
+        );
+        let forged = {
+            let mut header = Header::new(Algorithm::HS256);
+            header.kid = Some("k2".into());
+            let claims = serde_json::json!({"sub": "alice", "exp": jsonwebtoken::get_current_timestamp() + 60});
+            encode(&header, &claims, &EncodingKey::from_secret(old.as_bytes())).unwrap()
+        };
+        assert!(
+            rotated.verify(&forged).is_err(),
+            "a kid picks its key: another key's signature fails"
+        );
+
+        for bad in [
+            "",
+            "k1",
+            "k1=short",
+            &format!("k 1={old}"),
+            &format!("k1={old}\nk1={new}"),
+        ] {
+            assert!(KeyRing::parse(bad).is_err(), "{bad:?} is refused");
+        }
     }
 }

@@ -15,20 +15,24 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures_util::FutureExt;
 use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::statistics::Statistics;
 use rdkafka::ClientContext;
 use tokio_util::sync::CancellationToken;
+use tracing::field::Empty;
 
 use super::closing::Detached;
 use super::dlq::{self, Failure};
 use super::{Kafka, Publisher, Stalls};
 use crate::events::{Event, Topic};
 use crate::store::{is_outage, Store, Tx};
+use crate::telemetry::metrics::{self, RetryCause};
+use crate::telemetry::{health, trace::TraceContext};
 
 /// Why a handler could not apply an event.
 #[derive(Debug, thiserror::Error)]
@@ -127,11 +131,41 @@ impl Retry {
     }
 }
 
-/// Commits stored offsets before partitions are taken away, so the next owner starts
-/// after the last applied record instead of redoing up to a commit interval's worth.
-struct CommitOnRevoke;
+/// The consumer group every replica of the role `name` shares.
+pub fn shared_group(kafka: &Kafka, name: &str) -> String {
+    format!("{}taskstream-{}", kafka.settings().topic_prefix, name)
+}
 
-impl ClientContext for CommitOnRevoke {}
+/// Commits stored offsets before partitions are taken away, so the next owner starts
+/// after the last applied record instead of redoing up to a commit interval's worth; and
+/// turns the client's statistics into each partition's lag.
+struct CommitOnRevoke {
+    role: &'static str,
+}
+
+impl ClientContext for CommitOnRevoke {
+    fn stats(&self, statistics: Statistics) {
+        for (topic, partitions) in &statistics.topics {
+            for partition in partitions.partitions.values() {
+                // Lag after the last record this role applied (its stored offset), or after
+                // the committed one before it applied any; -1 (unknown) on partitions it
+                // does not own, and the internal partition -1.
+                let lag = if partition.consumer_lag_stored >= 0 {
+                    partition.consumer_lag_stored
+                } else {
+                    partition.consumer_lag
+                };
+                if partition.partition >= 0 && lag >= 0 {
+                    metrics::consumer_lag(self.role, base_name(topic), partition.partition, lag);
+                    health::lag(self.role, topic, partition.partition, lag);
+                }
+            }
+        }
+    }
+}
+
+/// How often the client reports statistics (lag) while metrics are on.
+const STATISTICS_EVERY: Duration = Duration::from_secs(5);
 
 impl ConsumerContext for CommitOnRevoke {
     fn pre_rebalance(&self, consumer: &rdkafka::consumer::BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -158,7 +192,7 @@ pub async fn run<H: Handler>(
 ) -> anyhow::Result<()> {
     let membership = handler.membership();
     let group = match membership {
-        Membership::Shared => format!("{}taskstream-{}", kafka.settings().topic_prefix, handler.name()),
+        Membership::Shared => shared_group(kafka, handler.name()),
         Membership::PerProcess => {
             format!(
                 "{}taskstream-{}-{}",
@@ -195,18 +229,22 @@ pub async fn run<H: Handler>(
         // new member replaces a dead leader, never gets there).
         config.set("group.instance.id", format!("{instance}-{}", handler.name()));
     }
+    if metrics::enabled() {
+        config.set("statistics.interval.ms", STATISTICS_EVERY.as_millis().to_string());
+    }
     // KAFKA_PROPERTIES win over the runtime's defaults, except the offset discipline.
     kafka.apply_overrides(&mut config);
     config.set("enable.auto.offset.store", "false");
     let consumer: Detached<StreamConsumer<CommitOnRevoke>> = Detached::new(
         config
-            .create_with_context(CommitOnRevoke)
+            .create_with_context(CommitOnRevoke { role: handler.name() })
             .context("cannot create the Kafka consumer")?,
     );
     let topics: Vec<String> = handler.topics().iter().map(|t| kafka.topics.name(*t)).collect();
     let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer.subscribe(&refs).context("cannot subscribe")?;
     tracing::info!(role = handler.name(), %group, topics = ?topics, "consumer started");
+    health::role_started(handler.name());
     let worker = Worker {
         kafka,
         store,
@@ -288,8 +326,24 @@ struct Worker<'k, H> {
 }
 
 impl<H: Handler> Worker<'_, H> {
-    #[tracing::instrument(skip_all, fields(role = self.handler.name(), topic = message.topic(), partition = message.partition(), offset = message.offset()))]
+    /// One record, as a span of the trace its `traceparent` header carries (or of a new one):
+    /// the events its effect writes carry that trace on.
+    #[tracing::instrument(skip_all, fields(role = self.handler.name(), topic = message.topic(), partition = message.partition(), offset = message.offset(), trace_id, event_id = Empty, task_id = Empty, user_id = Empty))]
     async fn process(&self, message: &BorrowedMessage<'_>) -> Outcome {
+        let started = Instant::now();
+        let context = traceparent(message).map_or_else(TraceContext::root, |parent| parent.child());
+        tracing::Span::current().record("trace_id", context.trace_id());
+        let outcome = context.scope(self.decode_and_apply(message)).await;
+        if outcome.is_stored() {
+            let elapsed = started.elapsed();
+            metrics::consumer_record(self.handler.name(), base_topic(message), elapsed);
+            health::record_finished(self.handler.name());
+            tracing::debug!(elapsed_ms = elapsed.as_secs_f64() * 1000.0, "record done");
+        }
+        outcome
+    }
+
+    async fn decode_and_apply(&self, message: &BorrowedMessage<'_>) -> Outcome {
         let event = match Event::decode(message.payload().unwrap_or_default()) {
             Ok(event) => event,
             // A fan-out role runs in every process: leave parking to the shared roles.
@@ -299,6 +353,10 @@ impl<H: Handler> Worker<'_, H> {
             }
             Err(error) => return self.park(message, &error.to_string(), 1).await,
         };
+        let span = tracing::Span::current();
+        span.record("event_id", tracing::field::display(event.header.event_id));
+        span.record("task_id", tracing::field::display(event.header.task_id));
+        span.record("user_id", event.header.user_id.as_str());
         let mut attempt = 0;
         let mut outage = 0;
         loop {
@@ -311,6 +369,7 @@ impl<H: Handler> Worker<'_, H> {
                     outage += 1;
                     let why = format!("{error:#}");
                     tracing::warn!(event_id = %event.header.event_id, outage, error = why, "database unavailable; retrying");
+                    metrics::consumer_retry(self.handler.name(), base_topic(message), RetryCause::Outage);
                     self.stalls.stall(self.handler.name(), why);
                     if !self.pause(self.retry.backoff(outage - 1)).await {
                         return Outcome::Interrupted;
@@ -330,6 +389,7 @@ impl<H: Handler> Worker<'_, H> {
                 }
                 Err(HandlerError::Transient(error)) => {
                     tracing::warn!(event_id = %event.header.event_id, attempt, error = format!("{error:#}"), "transient failure; retrying");
+                    metrics::consumer_retry(self.handler.name(), base_topic(message), RetryCause::Transient);
                     if !self.pause(self.retry.backoff(attempt - 1)).await {
                         return Outcome::Interrupted;
                     }
@@ -408,7 +468,11 @@ impl<H: Handler> Worker<'_, H> {
         let mut attempt = 0;
         loop {
             match dlq::park(self.kafka, &self.publisher, message, &failure).await {
-                Ok(()) => return Outcome::Done,
+                Ok(()) => {
+                    metrics::consumer_parked(self.handler.name(), base_topic(message));
+                    health::record_parked(self.handler.name());
+                    return Outcome::Done;
+                }
                 Err(error) => {
                     tracing::warn!(
                         error = format!("{error:#}"),
@@ -430,6 +494,29 @@ impl<H: Handler> Worker<'_, H> {
             () = tokio::time::sleep(duration) => true,
         }
     }
+}
+
+/// The record's trace context, when it carries a valid one.
+fn traceparent(message: &BorrowedMessage<'_>) -> Option<TraceContext> {
+    let headers = message.headers()?;
+    headers
+        .iter()
+        .find(|header| header.key == "traceparent")
+        .and_then(|header| std::str::from_utf8(header.value?).ok())
+        .and_then(TraceContext::parse)
+}
+
+/// The record's topic without the deployment's prefix: a bounded label.
+fn base_topic<'m>(message: &'m BorrowedMessage<'_>) -> &'m str {
+    base_name(message.topic())
+}
+
+fn base_name(name: &str) -> &str {
+    Topic::ALL
+        .iter()
+        .map(|topic| topic.base_name())
+        .find(|base| name.ends_with(base))
+        .unwrap_or(name)
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

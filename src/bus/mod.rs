@@ -5,6 +5,7 @@ mod client;
 mod closing;
 pub mod consumer;
 pub mod dlq;
+pub mod groups;
 mod producer;
 mod stalls;
 pub mod topics;

@@ -96,6 +96,14 @@ impl Reminders {
         self.0.iter().copied()
     }
 
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn any_relative(&self) -> bool {
         self.0.iter().any(|r| r.is_relative())
     }

@@ -5,7 +5,7 @@ use super::FieldError;
 pub const MAX_TAGS: usize = 10;
 pub const MAX_TAG_CHARS: usize = 30;
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Tag(String);
 
 impl Tag {
@@ -48,9 +48,11 @@ impl Tags {
     pub fn parse(raw: &[String]) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut tags: Vec<Tag> = Vec::new();
+        // A set beside the list keeps the check linear in the number of tags sent.
+        let mut seen = std::collections::HashSet::new();
         for (i, value) in raw.iter().enumerate() {
             match Tag::parse(value) {
-                Ok(tag) if !tags.contains(&tag) => tags.push(tag),
+                Ok(tag) if seen.insert(tag.clone()) => tags.push(tag),
                 Ok(_) => {}
                 Err(error) => errors.push(error.under(&format!("tags[{i}]"))),
             }

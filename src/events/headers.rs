@@ -1,18 +1,7 @@
-//! CloudEvents 1.0 binary-mode headers and a W3C traceparent for each record.
-
-use rand::RngCore;
+//! CloudEvents 1.0 binary-mode headers and a W3C traceparent for each record (the trace
+//! context itself is [`crate::telemetry::trace`]'s).
 
 use super::Event;
-
-/// A new W3C trace context (`00-<trace id>-<span id>-01`).
-pub fn traceparent() -> String {
-    let mut rng = rand::thread_rng();
-    let mut trace = [0u8; 16];
-    let mut span = [0u8; 8];
-    rng.fill_bytes(&mut trace);
-    rng.fill_bytes(&mut span);
-    format!("00-{}-{}-01", hex::encode(trace), hex::encode(span))
-}
 
 /// The headers a record of `event` carries, produced by `source` (e.g. "/taskstream/api").
 pub fn cloud_event_headers(event: &Event, source: &str, traceparent: &str) -> Vec<(String, String)> {

@@ -10,4 +10,4 @@ mod headers;
 pub mod schema;
 
 pub use contract::*;
-pub use headers::{cloud_event_headers, traceparent};
+pub use headers::cloud_event_headers;

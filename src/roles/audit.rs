@@ -10,11 +10,11 @@ pub struct Audit;
 
 impl Handler for Audit {
     fn name(&self) -> &'static str {
-        "audit"
+        super::Role::Audit.name()
     }
 
     fn topics(&self) -> &'static [Topic] {
-        &[Topic::TaskEvents]
+        super::Role::Audit.topics()
     }
 
     type Prepared = ();

@@ -296,7 +296,10 @@ impl DeliveryWorker {
     /// Sends one claimed job and records the outcome; tells how the host fared.
     #[tracing::instrument(skip_all, fields(reminder = %job.row.reminder_id, host = %job.row.host, attempt = job.row.attempts))]
     async fn deliver(&self, job: Claimed) -> Health {
-        let (outcome, health) = match self.send(&job).await {
+        let started = Instant::now();
+        let sent = self.send(&job).await;
+        let elapsed = started.elapsed();
+        let (outcome, health) = match sent {
             Ok(()) => (Outcome::Delivered, Health::Up),
             Err(Failure::Permanent(why)) => (Outcome::Failed(why), Health::Unknown),
             Err(Failure::Transient(why, health)) => {
@@ -314,6 +317,12 @@ impl DeliveryWorker {
                 }
             }
         };
+        let label = match outcome {
+            Outcome::Delivered => "delivered",
+            Outcome::Failed(_) => "failed",
+            Outcome::RetryAt(..) => "retry",
+        };
+        crate::telemetry::metrics::webhook_call(label, elapsed);
         self.settle(&job, outcome).await;
         health
     }
@@ -398,8 +407,14 @@ impl DeliveryWorker {
             match result {
                 Ok(true) => {
                     match &outcome {
-                        Outcome::Delivered => tracing::info!("webhook delivered"),
-                        Outcome::Failed(why) => tracing::warn!(error = why, "webhook delivery failed for good"),
+                        Outcome::Delivered => {
+                            crate::telemetry::metrics::reminder_delivered(WEBHOOK);
+                            tracing::info!("webhook delivered");
+                        }
+                        Outcome::Failed(why) => {
+                            crate::telemetry::metrics::reminder_failed(WEBHOOK);
+                            tracing::warn!(error = why, "webhook delivery failed for good");
+                        }
                         Outcome::RetryAt(..) => {}
                     }
                     return;

@@ -9,6 +9,8 @@ pub mod scheduler;
 
 use std::str::FromStr;
 
+use crate::events::Topic;
+
 /// A consumer role for `taskstream worker --role`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Role {
@@ -21,6 +23,29 @@ pub enum Role {
     /// Delivers fired reminders: a log line, and the user's webhook through its delivery
     /// worker (in the same process).
     Notifier,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Audit, Role::Recurrence, Role::Scheduler, Role::Notifier];
+
+    /// Names the role's consumer group and inbox.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Audit => "audit",
+            Self::Recurrence => "recurrence",
+            Self::Scheduler => "scheduler",
+            Self::Notifier => "notifier",
+        }
+    }
+
+    /// The topics the role reads.
+    pub fn topics(self) -> &'static [Topic] {
+        match self {
+            Self::Audit => &[Topic::TaskEvents],
+            Self::Recurrence => &[Topic::TaskRecurrence],
+            Self::Scheduler | Self::Notifier => &[Topic::TaskReminders],
+        }
+    }
 }
 
 impl FromStr for Role {

@@ -143,11 +143,11 @@ impl Notifier {
 
 impl Handler for Notifier {
     fn name(&self) -> &'static str {
-        "notifier"
+        super::Role::Notifier.name()
     }
 
     fn topics(&self) -> &'static [Topic] {
-        &[Topic::TaskReminders]
+        super::Role::Notifier.topics()
     }
 
     type Prepared = ();
@@ -163,6 +163,7 @@ impl Handler for Notifier {
 
     fn committed(&self, event: &Event) {
         if matches!(event.data, EventData::ReminderFired(_)) {
+            crate::telemetry::metrics::reminder_delivered(LOG);
             self.deliveries.notify_one();
         }
     }
@@ -191,8 +192,9 @@ impl Handler for Notifier {
             tx.commit().await.context("commit failure record")
         }
         .await;
-        if let Err(error) = result {
-            tracing::error!(error = format!("{error:#}"), "cannot record the failed delivery");
+        match result {
+            Ok(()) => crate::telemetry::metrics::reminder_failed(WEBHOOK),
+            Err(error) => tracing::error!(error = format!("{error:#}"), "cannot record the failed delivery"),
         }
     }
 }

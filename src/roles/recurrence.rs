@@ -12,8 +12,10 @@
 //! id, and ending the series locks the row it marks.
 
 use std::future::Future;
+use std::sync::Mutex;
 
 use anyhow::anyhow;
+use chrono::{DateTime, Utc};
 
 use crate::bus::consumer::{Handler, HandlerError};
 use crate::domain::{Budget, Task};
@@ -22,6 +24,9 @@ use crate::store::{Store, Tx};
 
 pub struct Repeat {
     store: Store,
+    /// When the occurrence whose successor the transaction in hand created was completed:
+    /// counted once that transaction commits (records are handled one at a time).
+    created: Mutex<Option<DateTime<Utc>>>,
 }
 
 /// What the completion of an occurrence leads to.
@@ -38,7 +43,10 @@ pub enum Advance {
 
 impl Repeat {
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            created: Mutex::new(None),
+        }
     }
 
     async fn plan(&self, event: &Event) -> Result<Advance, HandlerError> {
@@ -57,7 +65,8 @@ impl Repeat {
         })?
     }
 
-    async fn advance(&self, tx: &mut Tx, advance: Advance) -> Result<(), HandlerError> {
+    async fn advance(&self, tx: &mut Tx, event: &Event, advance: Advance) -> Result<(), HandlerError> {
+        self.note_created(None);
         match advance {
             Advance::Nothing => {}
             Advance::Next(next) => {
@@ -67,6 +76,9 @@ impl Repeat {
                     .await
                     .map_err(HandlerError::Transient)?;
                 tracing::info!(series = %next.series.id, occurrence = %next.id, created, "series advanced");
+                if created {
+                    self.note_created(Some(completed_at(event)));
+                }
             }
             Advance::End(done) => {
                 self.store
@@ -78,6 +90,27 @@ impl Repeat {
         }
         Ok(())
     }
+}
+
+impl Repeat {
+    fn note_created(&self, completed: Option<DateTime<Utc>>) {
+        if let Ok(mut created) = self.created.lock() {
+            *created = completed;
+        }
+    }
+}
+
+/// When the occurrence `event` reports was completed (now, if the event does not say).
+fn completed_at(event: &Event) -> DateTime<Utc> {
+    let EventData::SeriesAdvance(advance) = &event.data else {
+        return crate::time::now();
+    };
+    advance
+        .occurrence
+        .completed_at
+        .as_deref()
+        .and_then(crate::time::parse)
+        .unwrap_or_else(crate::time::now)
 }
 
 /// The next occurrence after the one `event` reports completed, or the end of its series.
@@ -105,11 +138,11 @@ impl Handler for Repeat {
     type Prepared = Advance;
 
     fn name(&self) -> &'static str {
-        "recurrence"
+        super::Role::Recurrence.name()
     }
 
     fn topics(&self) -> &'static [Topic] {
-        &[Topic::TaskRecurrence]
+        super::Role::Recurrence.topics()
     }
 
     fn prepare<'a>(&'a self, event: &'a Event) -> impl Future<Output = Result<Advance, HandlerError>> + Send + 'a {
@@ -119,10 +152,18 @@ impl Handler for Repeat {
     fn handle<'a>(
         &'a self,
         tx: &'a mut Tx,
-        _event: &'a Event,
+        event: &'a Event,
         advance: Advance,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
-        self.advance(tx, advance)
+        self.advance(tx, event, advance)
+    }
+
+    fn committed(&self, _event: &Event) {
+        let completed = self.created.lock().ok().and_then(|mut created| created.take());
+        if let Some(at) = completed {
+            let latency = (crate::time::now() - at).to_std().unwrap_or_default();
+            crate::telemetry::metrics::next_occurrence(latency);
+        }
     }
 }
 

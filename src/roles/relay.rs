@@ -100,6 +100,7 @@ impl Relay {
                 Ok(Step::Idle) => wait(&wake, Duration::from_secs(1), &shutdown).await,
                 Ok(Step::NotLeader) => wait(&Notify::new(), Duration::from_secs(2), &shutdown).await,
                 Err(error) => {
+                    crate::telemetry::metrics::outbox_error();
                     tracing::warn!(error = format!("{error:#}"), retry_in = ?backoff, "relay could not publish; events wait in the outbox");
                     // An idempotent producer whose records timed out may be fenced or out of
                     // sequence with the broker; a fresh one (new producer id) starts clean.
@@ -165,14 +166,17 @@ impl Relay {
                 Err(refusal) if refusal.permanent => {
                     tracing::error!(outbox_id = row.id, event_id = %row.event_id, event_type = %row.event_type, error = %refusal, "the broker refuses this record for good: quarantined");
                     self.store.quarantine_outbox(row.id, &refusal.message).await?;
+                    crate::telemetry::metrics::outbox_quarantined();
                 }
                 Err(refusal) => {
                     self.store.mark_delivered(&delivered).await?;
+                    count_published(&rows, &delivered);
                     anyhow::bail!("record {} not acknowledged: {refusal}", row.id);
                 }
             }
         }
         self.store.mark_delivered(&delivered).await?;
+        count_published(&rows, &delivered);
         tracing::debug!(records = rows.len(), "published");
         Ok(Step::Published)
     }
@@ -221,6 +225,17 @@ impl Relay {
             })
             .collect();
         self.publisher.send_all(records).await
+    }
+}
+
+/// Counts the rows marked delivered, by topic (`delivered` is in row order, ids ascending).
+fn count_published(rows: &[OutboxRow], delivered: &[i64]) {
+    let mut by_topic: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for row in rows.iter().filter(|row| delivered.binary_search(&row.id).is_ok()) {
+        *by_topic.entry(row.topic.as_str()).or_default() += 1;
+    }
+    for (topic, count) in by_topic {
+        crate::telemetry::metrics::outbox_published(topic, count);
     }
 }
 

@@ -138,11 +138,11 @@ impl Scheduler {
 
 impl Handler for Scheduler {
     fn name(&self) -> &'static str {
-        "scheduler"
+        super::Role::Scheduler.name()
     }
 
     fn topics(&self) -> &'static [Topic] {
-        &[Topic::TaskReminders]
+        super::Role::Scheduler.topics()
     }
 
     type Prepared = ();

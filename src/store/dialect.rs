@@ -35,17 +35,25 @@ impl Backend {
         }
     }
 
-    /// A condition matching tasks whose title or description contains every word, each as
-    /// a prefix, and the parameter text for it. `words` hold letters and digits only.
-    pub(crate) fn search(self, param: usize, words: &[String]) -> (String, String) {
+    /// The length of the JSON array in text column `column`, as a BIGINT.
+    pub(crate) fn json_array_length(self, column: &str) -> String {
+        match self {
+            Self::Sqlite => format!("json_array_length({column})"),
+            Self::Postgres => format!("CAST(json_array_length({column}::json) AS BIGINT)"),
+        }
+    }
+
+    /// A condition matching tasks whose indexed words include every term, each as a prefix,
+    /// and the parameter text for it. `terms` hold letters and digits only (see search.rs).
+    pub(crate) fn search(self, param: usize, terms: &[String]) -> (String, String) {
         match self {
             Self::Sqlite => (
                 format!("t.rowid IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ${param})"),
-                words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" "),
+                terms.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" "),
             ),
             Self::Postgres => (
                 format!("t.search @@ to_tsquery('simple', ${param})"),
-                words.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & "),
+                terms.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & "),
             ),
         }
     }

@@ -184,11 +184,7 @@ impl ListQuery {
     /// Splits a search text into words of letters and digits, the only characters that
     /// reach the full-text query (so no user text can alter its syntax).
     pub fn search_words(q: &str) -> Vec<String> {
-        q.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(|w| w.to_lowercase().chars().take(64).collect())
-            .take(MAX_SEARCH_WORDS)
-            .collect()
+        super::search::words(q).take(MAX_SEARCH_WORDS).collect()
     }
 }
 
@@ -262,7 +258,7 @@ impl Store {
         }
         if !query.search.is_empty() {
             let n = binds.len() + 1;
-            let (condition, text) = self.backend.search(n, &query.search);
+            let (condition, text) = self.backend.search(n, &super::search::query_terms(user, &query.search));
             binds.push(Bind::Text(text));
             conditions.push(condition);
         }

@@ -9,13 +9,16 @@ mod audit;
 mod deliveries;
 mod dialect;
 mod fault;
+mod gauges;
 mod housekeeping;
 mod idempotency;
 mod inbox;
 mod list;
 mod outbox;
+mod quota;
 mod reminders;
 mod rows;
+pub mod search;
 mod series;
 mod tasks;
 mod webhooks;
@@ -32,11 +35,13 @@ pub use audit::AuditEntry;
 pub use deliveries::{ClaimRequest, Claimed, DeliveryFilter, DeliveryRow, DeliveryState, NewDelivery, WEBHOOK};
 pub use dialect::Backend;
 pub use fault::is_outage;
+pub use gauges::OutboxWaiting;
 pub use housekeeping::{Pruned, Retention};
 pub use idempotency::{IdempotencyRequest, StoredResponse};
 pub use inbox::Tx;
 pub use list::{Cursor, ListQuery, Page, SortField, SortOrder};
 pub use outbox::{OutboxRow, OUTBOX_CHANNEL};
+pub use quota::Holdings;
 pub use reminders::{reminder_id, FireReport, ScheduleRow};
 pub use tasks::{CreateOutcome, WriteError};
 pub use webhooks::Webhook;
@@ -49,6 +54,8 @@ pub struct Store {
     backend: Backend,
     /// Raised after every commit that wrote outbox rows, so the relay wakes at once.
     outbox_signal: Arc<Notify>,
+    /// Seals webhook secrets at rest; without it they can be neither written nor read.
+    sealer: Option<Arc<crate::sealing::Sealer>>,
 }
 
 impl Store {
@@ -57,11 +64,19 @@ impl Store {
     /// # Errors
     /// When the database cannot be reached or opened.
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        Self::connect_with(url, max_connections, SqliteSync::Full).await
+    }
+
+    /// Connects to `url`; on SQLite the writer syncs its commits as `sync` says.
+    ///
+    /// # Errors
+    /// When the database cannot be reached or opened.
+    pub async fn connect_with(url: &str, max_connections: u32, sync: SqliteSync) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url);
-        let reader = pool(url, backend, max_connections).await?;
+        let reader = pool(url, backend, max_connections, SqliteSync::Normal).await?;
         let writer = match backend {
-            Backend::Sqlite => pool(url, backend, 1).await?,
+            Backend::Sqlite => pool(url, backend, 1, sync).await?,
             Backend::Postgres => reader.clone(),
         };
         Ok(Self {
@@ -69,7 +84,15 @@ impl Store {
             writer,
             backend,
             outbox_signal: Arc::new(Notify::new()),
+            sealer: None,
         })
+    }
+
+    /// This store sealing webhook secrets with `sealer`.
+    #[must_use]
+    pub fn sealing_with(mut self, sealer: crate::sealing::Sealer) -> Self {
+        self.sealer = Some(Arc::new(sealer));
+        self
     }
 
     /// Applies the migrations embedded in the binary.
@@ -81,7 +104,15 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("migrations/postgres"),
         };
-        migrator.run(&self.writer).await.context("database migration failed")
+        migrator.run(&self.writer).await.context("database migration failed")?;
+        let filled = self.backfill_search_words().await?;
+        if filled > 0 {
+            tracing::info!(
+                tasks = filled,
+                "indexed the words of tasks written before per-user search"
+            );
+        }
+        Ok(())
     }
 
     /// Checks that the database answers.
@@ -103,20 +134,43 @@ impl Store {
     }
 }
 
-async fn pool(url: &str, backend: Backend, max_connections: u32) -> anyhow::Result<AnyPool> {
+/// How SQLite's writer makes a commit durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SqliteSync {
+    /// Each commit is synced to disk before it is acknowledged: it survives an OS crash or a
+    /// power loss. The default, because the relay may publish a commit's events at once.
+    #[default]
+    Full,
+    /// Commits are synced at checkpoints: faster, and never corrupt, but a power loss can
+    /// roll back the last commits, whose events may already be published.
+    Normal,
+}
+
+impl SqliteSync {
+    fn pragma(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
+}
+
+async fn pool(url: &str, backend: Backend, max_connections: u32, sync: SqliteSync) -> anyhow::Result<AnyPool> {
     AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
-                    // WAL lets readers run beside the writer; NORMAL syncs at checkpoints,
-                    // which in WAL mode still never corrupts the database on a crash.
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                    )
-                    .await?;
+                    // The busy timeout first, so switching to WAL waits for another process's
+                    // lock instead of failing. WAL lets readers run beside the writer; readers
+                    // commit nothing, so only the writer's sync setting decides what survives.
+                    let pragmas = format!(
+                        "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                         PRAGMA synchronous = {}; PRAGMA foreign_keys = ON;",
+                        sync.pragma()
+                    );
+                    conn.execute(pragmas.as_str()).await?;
                 }
                 Ok(())
             })
@@ -124,4 +178,29 @@ async fn pool(url: &str, backend: Backend, max_connections: u32) -> anyhow::Resu
         .connect(url)
         .await
         .with_context(|| format!("cannot connect to the {backend} database"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn writer_sync(store: &Store) -> i64 {
+        let (level,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+            .fetch_one(&store.writer)
+            .await
+            .unwrap();
+        level
+    }
+
+    #[tokio::test]
+    async fn the_sqlite_writer_syncs_each_commit_unless_told_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = |name: &str| format!("sqlite://{}?mode=rwc", dir.path().join(name).display());
+        let full = Store::connect(&url("full.db"), 2).await.unwrap();
+        assert_eq!(writer_sync(&full).await, 2, "FULL by default");
+        let normal = Store::connect_with(&url("normal.db"), 2, SqliteSync::Normal)
+            .await
+            .unwrap();
+        assert_eq!(writer_sync(&normal).await, 1, "NORMAL when asked");
+    }
 }

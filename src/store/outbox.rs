@@ -4,7 +4,8 @@ use anyhow::Context;
 use sqlx::{Any, Transaction};
 
 use super::{Backend, Store};
-use crate::events::{cloud_event_headers, traceparent, Event};
+use crate::events::{cloud_event_headers, Event};
+use crate::telemetry::trace::TraceContext;
 
 /// The PostgreSQL channel on which committed outbox rows are announced.
 pub const OUTBOX_CHANNEL: &str = "taskstream_outbox";
@@ -43,7 +44,8 @@ pub(super) async fn append(
         // Validation on produce: the value must pass the same strict decoding consumers apply,
         // or the write fails here instead of parking records on every consumer's DLQ.
         Event::decode(payload.as_bytes()).context("an event does not match its own contract")?;
-        let headers = cloud_event_headers(event, SOURCE, &traceparent());
+        // The trace of the request or record that caused this change goes on with the event.
+        let headers = cloud_event_headers(event, SOURCE, &TraceContext::outgoing());
         sqlx::query(
             "INSERT INTO outbox (topic, record_key, event_id, event_type, payload, headers, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -136,6 +136,7 @@ impl Store {
         let mut tx = self.writer.begin().await.context("begin firing")?;
         let mut report = FireReport::default();
         let mut events = Vec::new();
+        let mut lateness = Vec::new();
         for row in &due {
             let Some(fire_at) = crate::time::parse(&row.fire_at) else {
                 continue;
@@ -171,6 +172,7 @@ impl Store {
             match state {
                 "fired" => {
                     report.fired += 1;
+                    lateness.push(std::time::Duration::from_millis(late.unsigned_abs()));
                     events.push(Event::about(
                         &row.user_id,
                         task_id,
@@ -208,6 +210,7 @@ impl Store {
         }
         outbox::append(&mut tx, self.backend, &events).await?;
         tx.commit().await.context("commit firing")?;
+        crate::telemetry::metrics::reminders_fired(&lateness, report.missed);
         self.outbox_signal.notify_one();
         Ok(report)
     }

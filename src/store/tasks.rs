@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::idempotency::{self, Claim};
 use super::outbox;
 use super::rows::{Bind, TaskRow, TASK_COLUMNS};
-use super::{IdempotencyRequest, Store, StoredResponse};
+use super::{Holdings, IdempotencyRequest, Store, StoredResponse};
 use crate::domain::{FieldError, NewTask, Task, UserId};
 use crate::events::Event;
 
@@ -26,6 +26,8 @@ pub enum WriteError {
     IdempotencyMismatch,
     #[error("a request with this Idempotency-Key is still being processed")]
     IdempotencyInFlight,
+    #[error("{0}")]
+    QuotaExceeded(String),
     #[error(transparent)]
     Database(#[from] anyhow::Error),
 }
@@ -43,15 +45,17 @@ pub enum CreateOutcome {
 }
 
 impl Store {
-    /// Creates a task for `user`. With an idempotency key the response `render` makes is
-    /// stored in the same transaction and a retry gets it back unchanged.
+    /// Creates a task for `user` within `holdings`. With an idempotency key the response
+    /// `render` makes is stored in the same transaction and a retry gets it back unchanged
+    /// (even once the user is at a quota).
     ///
     /// # Errors
-    /// A reused key with another body, or a database failure.
+    /// A reused key with another body, a quota reached, or a database failure.
     pub async fn create_task(
         &self,
         user: &UserId,
         content: NewTask,
+        holdings: Holdings,
         idempotency: Option<IdempotencyRequest>,
         render: impl FnOnce(&Task) -> StoredResponse,
     ) -> Result<CreateOutcome, WriteError> {
@@ -67,6 +71,7 @@ impl Store {
         let now = crate::time::now();
         let task = Task::new(user.clone(), content, now);
         insert_task(&mut tx, &task).await?;
+        holdings.admit(&mut tx, self.backend, user, None, &task).await?;
         replace_tags(&mut tx, &task, false).await?;
         outbox::append(&mut tx, self.backend, &Event::for_change(None, Some(&task))).await?;
         if let Some(request) = &idempotency {
@@ -93,15 +98,18 @@ impl Store {
     }
 
     /// Loads the caller's task, lets `change` compute its next state from it and the
-    /// current time (`None`: nothing to change), and stores that state as the next version.
+    /// current time (`None`: nothing to change), and stores that state as the next version,
+    /// within `holdings`.
     ///
     /// # Errors
-    /// Not found, a stale `if_match`, a change `change` rejects, or a database failure.
+    /// Not found, a stale `if_match`, a change `change` rejects, a quota reached, or a
+    /// database failure.
     pub async fn change_task<F>(
         &self,
         user: &UserId,
         id: Uuid,
         if_match: Option<i64>,
+        holdings: Holdings,
         change: F,
     ) -> Result<Task, WriteError>
     where
@@ -116,6 +124,9 @@ impl Store {
         next.version = current.version + 1;
         next.updated_at = now.max(current.updated_at);
         update_task(&mut tx, &next, current.version).await?;
+        holdings
+            .admit(&mut tx, self.backend, user, Some(&current), &next)
+            .await?;
         if next.content.tags != current.content.tags {
             replace_tags(&mut tx, &next, true).await?;
         }
@@ -207,13 +218,18 @@ fn task_binds(task: &Task) -> anyhow::Result<Vec<Bind>> {
         opt(task.series.start.map(crate::time::format)),
         Bind::Int(task.series.index),
         Bind::Int(i64::from(task.series.ended)),
+        Bind::Text(super::search::document(
+            task.user_id.as_str(),
+            c.title.as_str(),
+            c.description.as_str(),
+        )),
     ])
 }
 
 const INSERT_TASK: &str = "INSERT INTO tasks (id, user_id, title, description, priority, tags, due_at, \
     time_zone, recurrence, reminders, status, completed_at, created_at, updated_at, version, recurrence_mode, \
-    exdates, series_id, series_start, occurrence_index, series_ended) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
+    exdates, series_id, series_start, occurrence_index, series_ended, words) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)";
 
 /// Inserts `task` unless a task with its id exists; true when inserted.
 pub(super) async fn insert_task_once(tx: &mut Transaction<'static, Any>, task: &Task) -> anyhow::Result<bool> {
@@ -246,8 +262,8 @@ pub(super) async fn update_task(
     let sql = "UPDATE tasks SET title = $3, description = $4, priority = $5, tags = $6, \
         due_at = $7, time_zone = $8, recurrence = $9, reminders = $10, status = $11, \
         completed_at = $12, created_at = $13, updated_at = $14, version = $15, recurrence_mode = $16, \
-        exdates = $17, series_id = $18, series_start = $19, occurrence_index = $20, series_ended = $21 \
-        WHERE id = $1 AND user_id = $2 AND version = $22";
+        exdates = $17, series_id = $18, series_start = $19, occurrence_index = $20, series_ended = $21, \
+        words = $22 WHERE id = $1 AND user_id = $2 AND version = $23";
     let done = super::rows::bind_all(sqlx::query(sql), &binds)
         .execute(&mut **tx)
         .await

@@ -767,7 +767,8 @@ async fn an_unknown_route_is_a_404_problem() {
     for (method, path) in [
         (Method::GET, "/api/v1/nothing".to_owned()),
         (Method::GET, "/api/v2/tasks".to_owned()),
-        (Method::GET, "/".to_owned()),
+        (Method::GET, "/nothing-here".to_owned()),
+        (Method::GET, "/console/no-such-file.js".to_owned()),
         (Method::POST, format!("/api/v1/tasks/{id}/archive")),
         (Method::GET, format!("/api/v1/tasks/{id}/complete/now")),
     ] {

@@ -13,9 +13,13 @@ use tokio_util::sync::CancellationToken;
 use crate::broker;
 
 pub const SECRET: &str = "integration-tests-secret-of-at-least-32-bytes";
+/// The key sealing webhook secrets, shared by a test's app and the workers it starts.
+pub const SECRETS_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 pub struct TestApp {
     pub address: String,
+    /// The operators' listener (`/metrics`, `/status`), when the test asked for it.
+    pub metrics_address: Option<String>,
     /// Settings of this app's Kafka side: the shared test broker, topics under a prefix
     /// of this test's own.
     pub kafka: KafkaSettings,
@@ -69,9 +73,14 @@ pub fn settings(data_dir: &std::path::Path, database_url: Option<String>) -> Com
         db_max_connections: 8,
         jwt_secret: Some(Secret::new(SECRET)),
         jwt_secret_file: None,
+        jwt_keys_file: None,
+        secrets_key: Some(Secret::new(SECRETS_KEY)),
+        secrets_key_file: None,
         jwt_issuer: None,
         jwt_audience: None,
         log_format: LogFormat::Human,
+        sqlite_synchronous: taskstream::store::SqliteSync::Full,
+        metrics_listen: None,
         // The tests' webhook receivers listen on 127.0.0.1, which only an allow-list opens.
         roles: taskstream::config::RoleSettings {
             webhook_allow: vec!["127.0.0.1/32".parse().expect("cidr")],
@@ -113,7 +122,17 @@ pub async fn spawn_tuned(parts: impl FnOnce(HttpSettings) -> Parts, tune: impl F
     launch(
         parts,
         broker::kafka_settings(&format!("t{}.", uuid::Uuid::new_v4().simple())),
-        tune,
+        |common| tune(&mut common.roles),
+    )
+    .await
+}
+
+/// An app with the operators' listener (`/metrics`, `/status`) on a port of its own.
+pub async fn spawn_observed(parts: impl FnOnce(HttpSettings) -> Parts) -> TestApp {
+    launch(
+        parts,
+        broker::kafka_settings(&format!("t{}.", uuid::Uuid::new_v4().simple())),
+        |common| common.metrics_listen = Some("127.0.0.1:0".parse().expect("address")),
     )
     .await
 }
@@ -121,26 +140,33 @@ pub async fn spawn_tuned(parts: impl FnOnce(HttpSettings) -> Parts, tune: impl F
 async fn launch(
     parts: impl FnOnce(HttpSettings) -> Parts,
     kafka: KafkaSettings,
-    tune: impl FnOnce(&mut RoleSettings),
+    tune: impl FnOnce(&mut CommonSettings),
 ) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut common = settings(data_dir.path(), fresh_database(data_dir.path()).await);
-    tune(&mut common.roles);
+    tune(&mut common);
     taskstream::telemetry::init(&common.log, common.log_format);
     let http = HttpSettings {
         listen: "127.0.0.1:0".parse().expect("address"),
         write_queue: 64,
         rate_limit_per_minute: 1_000_000,
         rate_limit_burst: 1_000_000,
+        request_timeout_ms: 10_000,
+        quota_open_tasks: 10_000,
+        quota_reminders: 20_000,
+        quota_webhook_changes_per_hour: 1_000,
+        console_local_signin: false,
     };
     let app = Application::build(&common, &kafka, parts(http))
         .await
         .expect("build app");
     let address = format!("http://{}", app.local_addr().expect("listening"));
+    let metrics_address = app.metrics_addr().map(|address| format!("http://{address}"));
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run(shutdown.clone()));
     TestApp {
         address,
+        metrics_address,
         database_url: common.database_url().expect("database url"),
         kafka,
         client: reqwest::Client::builder()
@@ -309,21 +335,28 @@ impl TestApp {
     /// `taskstream worker --role <role>` as its own process, on this app's database and
     /// topics, with extra environment variables.
     pub fn start_worker(&self, role: &str, env: &[(&str, String)]) -> WorkerProcess {
+        let mut command = self.worker_command(role, env);
+        WorkerProcess(crate::process::Guarded::spawn(
+            &mut command,
+            &format!("taskstream worker --role {role}"),
+        ))
+    }
+
+    /// The command `start_worker` runs, for a test that wants to set more (its output, say).
+    pub fn worker_command(&self, role: &str, env: &[(&str, String)]) -> std::process::Command {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_taskstream"));
         command
             .args(["worker", "--role", role])
             .env("DATABASE_URL", &self.database_url)
             .env("TASKSTREAM_JWT_SECRET", SECRET)
+            .env("TASKSTREAM_SECRETS_KEY", SECRETS_KEY)
             .env("KAFKA_BOOTSTRAP_SERVERS", &self.kafka.brokers)
             .env("TASKSTREAM_TOPIC_PREFIX", &self.kafka.topic_prefix)
             .env("KAFKA_FETCH_WAIT_MAX_MS", "10")
             .env("TASKSTREAM_LOG", "error,rdkafka=off,librdkafka=off")
             .env("TASKSTREAM_WEBHOOK_ALLOW", "127.0.0.1/32")
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
-        WorkerProcess(crate::process::Guarded::spawn(
-            &mut command,
-            &format!("taskstream worker --role {role}"),
-        ))
+        command
     }
 }
 

@@ -23,10 +23,14 @@ struct Received {
 
 impl Sse {
     async fn open(app: &TestApp, user: &str, last_event_id: Option<&str>) -> Self {
+        Self::open_with(app, &app.token(user), last_event_id).await
+    }
+
+    async fn open_with(app: &TestApp, token: &str, last_event_id: Option<&str>) -> Self {
         let mut request = app
             .client
             .get(app.url("/api/v1/stream"))
-            .bearer_auth(app.token(user))
+            .bearer_auth(token)
             .timeout(Duration::from_secs(3600));
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);
@@ -195,4 +199,21 @@ async fn open_streams_are_capped_per_user_and_a_closed_one_frees_its_slot() {
         }
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_stream_ends_when_its_token_expires() {
+    let app = crate::helpers::spawn_app().await;
+    let user = taskstream::domain::UserId::parse("brief").expect("user");
+    let token = app.auth.issue(&user, Duration::from_secs(2)).expect("token");
+    let mut stream = Sse::open_with(&app, &token, None).await;
+    let last = stream
+        .next(crate::helpers::WAIT)
+        .await
+        .expect("an event before the stream ends");
+    assert_eq!(last.kind, "token-expired");
+    assert!(
+        stream.next(crate::helpers::WAIT).await.is_none(),
+        "nothing after the token expired: the stream is closed"
+    );
 }

@@ -9,14 +9,18 @@ mod live;
 mod process;
 
 mod abuse;
+mod console;
 mod delivery;
 mod errors;
 mod events;
 mod health;
+mod metrics;
 mod overload;
+mod quotas;
 mod recurrence;
 mod reminders;
 mod resilience;
 mod security;
 mod tasks;
+mod traces;
 mod webhooks;

@@ -1134,6 +1134,40 @@ async fn search_ignores_other_users_tasks() {
 }
 
 #[tokio::test]
+async fn the_search_index_holds_each_users_words_apart_and_older_rows_are_indexed_on_migration() {
+    let app = spawn_app().await;
+    let mine = app.create_task(ALICE, &json!({ "title": "Quarterly review" })).await;
+    let alice_key = taskstream::store::search::user_key(ALICE);
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.database_url).await.expect("connect");
+    let (words,): (String,) = sqlx::query_as("SELECT words FROM tasks WHERE id = $1")
+        .bind(id_of(&mine))
+        .fetch_one(&pool)
+        .await
+        .expect("row");
+    assert_eq!(
+        words,
+        format!("{alice_key}quarterly {alice_key}review"),
+        "indexed behind the owner's key"
+    );
+
+    // A row as an earlier version stored it (no indexed words) is found again after migration.
+    sqlx::query("UPDATE tasks SET words = '' WHERE id = $1")
+        .bind(id_of(&mine))
+        .execute(&pool)
+        .await
+        .expect("forget the words");
+    assert_eq!(list_ids(&app, ALICE, "q=quart").await, Vec::<String>::new());
+    let store = taskstream::store::Store::connect(&app.database_url, 1)
+        .await
+        .expect("store");
+    store.migrate().await.expect("migrate");
+    store.close().await;
+    pool.close().await;
+    assert_eq!(list_ids(&app, ALICE, "q=quart").await, vec![id_of(&mine)]);
+}
+
+#[tokio::test]
 async fn search_follows_changes_and_deletions() {
     let app = spawn_app().await;
     let task = app.create_task(ALICE, &json!({ "title": "Renew passport" })).await;

@@ -144,3 +144,57 @@ async fn allow_listed_loopback_is_delivered_by_name() {
     assert_eq!(states[0]["state"], "delivered");
     assert_eq!(reminders(&app, id).await.len(), 1);
 }
+
+#[tokio::test]
+async fn signing_secrets_are_sealed_at_rest_and_older_plain_ones_get_sealed() {
+    use taskstream::config::Secret;
+    use taskstream::sealing::Sealer;
+
+    let app = spawn_app().await;
+    let response = put_webhook(&app, "https://example.com/hook").await;
+    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+    let shown: Value = response.json().await.expect("json");
+    let secret = shown["secret"].as_str().expect("shown once").to_owned();
+
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.database_url).await.expect("connect");
+    let stored = |user: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let (value,): (String,) = sqlx::query_as("SELECT secret FROM webhooks WHERE user_id = $1")
+                .bind(user)
+                .fetch_one(&pool)
+                .await
+                .expect("row");
+            value
+        }
+    };
+    let at_rest = stored(USER).await;
+    assert!(Sealer::is_sealed(&at_rest) && !at_rest.contains(&secret), "{at_rest}");
+
+    // A row from before sealing: plain text, sealed when a process opens the database.
+    sqlx::query("INSERT INTO webhooks (user_id, url, secret, created_at) VALUES ('legacy', 'https://example.com/', 'whsec_plain', '2026-01-01T00:00:00.000000Z')")
+        .execute(&pool)
+        .await
+        .expect("insert");
+    let key = Sealer::from_hex(&Secret::new(crate::helpers::SECRETS_KEY)).expect("key");
+    let store = taskstream::store::Store::connect(&app.database_url, 1)
+        .await
+        .expect("store")
+        .sealing_with(key);
+    assert_eq!(store.seal_stored_webhook_secrets().await.expect("seal"), 1);
+    assert!(Sealer::is_sealed(&stored("legacy").await));
+    let read = store.webhook("legacy").await.expect("read").expect("webhook");
+    assert_eq!(read.secret.expose(), "whsec_plain", "the same secret signs deliveries");
+    assert_eq!(store.seal_stored_webhook_secrets().await.expect("seal"), 0, "once");
+
+    let wrong = taskstream::store::Store::connect(&app.database_url, 1)
+        .await
+        .expect("store")
+        .sealing_with(Sealer::from_hex(&Secret::new("ab".repeat(32))).expect("key"));
+    let error = wrong.webhook(USER).await.expect_err("another key opens nothing");
+    assert!(format!("{error:#}").contains("TASKSTREAM_SECRETS_KEY"), "{error:#}");
+    store.close().await;
+    wrong.close().await;
+    pool.close().await;
+}

@@ -55,6 +55,7 @@ fn location(id: &str) -> Option<HeaderValue> {
         (status = 201, description = "Created", body = TaskView),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A quota of the user (open tasks, reminders) would be passed", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field, unknown field, or a reused Idempotency-Key with another body", body = Problem, content_type = "application/problem+json"),
     ),
@@ -76,7 +77,11 @@ pub async fn create_task(
         status: StatusCode::CREATED.as_u16(),
         body: serde_json::to_string(&TaskView::from(task)).unwrap_or_default(),
     };
-    match state.store.create_task(&user, content, idempotency, render).await? {
+    match state
+        .store
+        .create_task(&user, content, state.quotas.holdings, idempotency, render)
+        .await?
+    {
         CreateOutcome::Created(task) => {
             let mut response = task_response(StatusCode::CREATED, &task);
             if let Some(location) = location(&task.id.to_string()) {
@@ -154,6 +159,7 @@ pub async fn get_task(
            ("If-Match" = Option<String>, Header, description = "The version the change is based on, e.g. \"3\"")),
     responses(
         (status = 200, description = "The changed task", body = TaskView),
+        (status = 403, description = "A quota of the user (open tasks, reminders) would be passed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The task has changed since that version", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid or unknown field", body = Problem, content_type = "application/problem+json"),
@@ -233,6 +239,7 @@ pub async fn complete_task(
            ("If-Match" = Option<String>, Header, description = "The version the change is based on")),
     responses(
         (status = 200, description = "The reopened task", body = TaskView),
+        (status = 403, description = "A quota of the user (open tasks, reminders) would be passed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such task for this user", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The task has changed since that version", body = Problem, content_type = "application/problem+json"),
     ),
@@ -256,13 +263,19 @@ async fn set_status(
 ) -> ApiResult<Response> {
     let task = state
         .store
-        .change_task(user, id, headers::if_match(headers)?, |current, now| {
-            Ok((current.status != status).then(|| Task {
-                status,
-                completed_at: (status == Status::Completed).then_some(now),
-                ..current.clone()
-            }))
-        })
+        .change_task(
+            user,
+            id,
+            headers::if_match(headers)?,
+            state.quotas.holdings,
+            |current, now| {
+                Ok((current.status != status).then(|| Task {
+                    status,
+                    completed_at: (status == Status::Completed).then_some(now),
+                    ..current.clone()
+                }))
+            },
+        )
         .await?;
     Ok(task_response(StatusCode::OK, &task))
 }

@@ -3,7 +3,7 @@
 pub mod dto;
 mod handlers;
 pub mod query;
-mod rules;
+pub(crate) mod rules;
 
 use axum::routing::{get, post};
 use axum::Router;

@@ -71,7 +71,9 @@ where
         };
         let written = state
             .store
-            .change_task(user, id, Some(current.version), move |_, _| Ok(Some(next)))
+            .change_task(user, id, Some(current.version), state.quotas.holdings, move |_, _| {
+                Ok(Some(next))
+            })
             .await;
         match written {
             Err(WriteError::Stale { .. }) if if_match.is_none() && attempt < ATTEMPTS => continue,

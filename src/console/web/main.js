@@ -1,0 +1,205 @@
+// The console: sign-in, then the list, the panel (a task or the form) and the live stream.
+import { call, describe, signedOut } from "./api.js";
+import * as actions from "./actions.js";
+import * as detail from "./detail.js";
+import { $, debounce, fill } from "./dom.js";
+import * as editor from "./editor.js";
+import * as list from "./list.js";
+import { LiveStream } from "./live.js";
+import * as session from "./session.js";
+import { toast } from "./toast.js";
+import * as webhook from "./webhook.js";
+
+const live = new LiveStream({
+  onEvent: liveEvent,
+  onResync: () => reloadSoon(),
+  onConnected: (resumed) => { if (!resumed) reloadSoon(); },
+  onState: (state, words) => {
+    $("live").dataset.state = state;
+    fill($("live"), words);
+  },
+  onUnauthorized: () => signOut("Your session has ended; sign in again."),
+});
+
+/** Live changes come in bursts (a completion and the next occurrence): one reload for each burst. */
+const reloadSoon = debounce(() => list.load(), 150);
+
+// --- signing in ---------------------------------------------------------------------------
+
+async function showSignIn(message) {
+  $("workspace").hidden = true;
+  for (const id of ["sign-out", "webhook-open", "notify-enable"]) $(id).hidden = true;
+  fill($("who"));
+  $("sign-in").hidden = false;
+  fill($("token-error"), message || "");
+  try {
+    const response = await fetch("/console/sign-in", { signal: AbortSignal.timeout(10000) });
+    const offered = response.ok && (await response.json()).local_sign_in;
+    $("local-form").hidden = !offered;
+  } catch {
+    $("local-form").hidden = true;
+  }
+  ($("local-form").hidden ? $("token") : $("local-user")).focus();
+  performance.mark("console-usable"); // measured by the browser tests
+}
+
+async function localSignIn(event) {
+  event.preventDefault();
+  fill($("local-user-error"));
+  try {
+    const response = await fetch("/console/sign-in", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ user: $("local-user").value }),
+      signal: AbortSignal.timeout(10000),
+    });
+    const body = await response.json();
+    if (!response.ok) {
+      fill($("local-user-error"), body.errors?.[0]?.message || body.detail || `refused (${response.status})`);
+      return;
+    }
+    session.save(body.token);
+    enter();
+  } catch (error) {
+    fill($("local-user-error"), describe(error));
+  }
+}
+
+async function tokenSignIn(event) {
+  event.preventDefault();
+  const token = $("token").value.trim().replace(/^Bearer\s+/i, "");
+  fill($("token-error"));
+  if (!token) {
+    fill($("token-error"), "Paste a token first.");
+    return;
+  }
+  session.save(token);
+  try {
+    await call("GET", "/tasks?limit=1");
+    $("token").value = "";
+    enter();
+  } catch (error) {
+    session.forget();
+    fill($("token-error"), `This token is not accepted: ${describe(error)}`);
+  }
+}
+
+function signOut(message) {
+  live.stop();
+  session.forget();
+  editor.close();
+  detail.hide();
+  showSignIn(message);
+}
+
+function enter() {
+  $("sign-in").hidden = true;
+  $("workspace").hidden = false;
+  fill($("who"), `signed in as ${session.userOf(session.token())}`);
+  $("sign-out").hidden = false;
+  $("webhook-open").hidden = false;
+  $("notify-enable").hidden = !("Notification" in window) || Notification.permission !== "default";
+  list.load();
+  live.start();
+  $("new-task").focus();
+}
+
+// --- the panel ----------------------------------------------------------------------------
+
+function showPanel(which) {
+  $("panel-hint").hidden = which !== "hint";
+  if (which !== "editor") editor.close();
+  if (which !== "detail") detail.hide();
+}
+
+function openTask(task) {
+  showPanel("detail");
+  list.select(task.id);
+  detail.open(list.get(task.id) || task).then(() => $("d-title")?.focus());
+}
+
+function editTask(task) {
+  showPanel("editor");
+  editor.openEdit(task);
+}
+
+/** After a change the server accepted (or a live one): the panel follows the task. */
+function changed(task, id) {
+  if (detail.shownId() !== id) return;
+  if (task) detail.open(task);
+  else {
+    showPanel("hint");
+    fill($("panel-hint"), "That task was deleted.");
+  }
+}
+
+// --- live ---------------------------------------------------------------------------------
+
+function liveEvent(type, event) {
+  if (type.startsWith("task.")) {
+    reloadSoon();
+    if (detail.shownId() === event.task_id) {
+      if (type === "task.deleted") changed(null, event.task_id);
+      else actions.refetch(event.task_id);
+    }
+  } else if (type === "reminder.fired") {
+    remind(event.data);
+  }
+}
+
+function remind(data) {
+  const when = data.late ? " (late)" : "";
+  if ("Notification" in window && Notification.permission === "granted") {
+    new Notification(data.title, { body: `Reminder${when}`, tag: data.reminder_id });
+  } else {
+    toast(`Reminder${when}: ${data.title}`, "reminder");
+  }
+}
+
+async function askNotifications() {
+  const answer = await Notification.requestPermission();
+  $("notify-enable").hidden = answer !== "default";
+  toast(answer === "granted" ? "Reminders will show as notifications." : "Reminders will show here in the page.");
+}
+
+// --- wiring -------------------------------------------------------------------------------
+
+function init() {
+  $("local-form").addEventListener("submit", localSignIn);
+  $("token-form").addEventListener("submit", tokenSignIn);
+  $("sign-out").addEventListener("click", () => signOut("Signed out."));
+  $("notify-enable").addEventListener("click", askNotifications);
+  signedOut.addEventListener("signed-out", () => signOut("Your session has ended; sign in again."));
+
+  list.init({ onOpen: openTask, onToggle: (task) => actions.toggle(task) });
+  actions.init(changed);
+  detail.init({ onEdit: editTask });
+  editor.init({
+    onSaved: (task) => {
+      list.load();
+      openTask(task);
+    },
+    onCancel: () => {
+      showPanel("hint");
+      fill($("panel-hint"), "Choose a task, or create one.");
+    },
+  });
+  webhook.init();
+
+  $("new-task").addEventListener("click", () => {
+    showPanel("editor");
+    list.select(null);
+    editor.openNew();
+  });
+  $("editor").addEventListener("keydown", (event) => {
+    if (event.key === "Escape") $("e-cancel").click();
+  });
+  const reload = debounce(() => list.load(), 250);
+  $("filters").addEventListener("input", reload);
+  $("filters").addEventListener("change", reload);
+
+  if (session.token()) enter();
+  else showSignIn();
+}
+
+init();

@@ -1,0 +1,158 @@
+//! `taskstream status`: the health of the whole deployment from its shared state (the
+//! database and the broker), whichever processes run it. Per role: members consuming, lag,
+//! when it last applied an event, its DLQ; the outbox backlog; the queues. Its verdict is an
+//! exit code an orchestrator or a cron job can act on.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::bus::groups::{self, GroupState};
+use crate::bus::{consumer, Kafka};
+use crate::roles::Role;
+use crate::store::{OutboxWaiting, Store};
+
+/// What counts as unhealthy.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The oldest unpublished outbox row may be at most this old.
+    pub outbox_age: Duration,
+    /// A role may be at most this many records behind.
+    pub lag: i64,
+}
+
+/// One role.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleStatus {
+    pub role: &'static str,
+    /// At least one process consumes for it (unknown when the broker does not say).
+    pub ready: Option<bool>,
+    pub lag: i64,
+    pub group: GroupState,
+    pub last_applied_at: Option<DateTime<Utc>>,
+    /// Records on the DLQ of the role's topics (shared with other roles of the same topic).
+    pub dlq_records: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub roles: Vec<RoleStatus>,
+    pub outbox: OutboxWaiting,
+    pub outbox_oldest_seconds: Option<f64>,
+    pub reminders_pending: i64,
+    pub deliveries_waiting: i64,
+    /// Why the deployment is not healthy; empty when it is.
+    pub problems: Vec<String>,
+}
+
+/// The deployment is running but not healthy (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("not healthy: {}", .0.join("; "))]
+pub struct Unhealthy(pub Vec<String>);
+
+/// Gathers the report.
+///
+/// # Errors
+/// When the database or the broker cannot be read.
+pub async fn gather(store: &Store, kafka: &Kafka, limits: Limits) -> anyhow::Result<Report> {
+    let outbox = store.outbox_waiting().await?;
+    let now = crate::time::now();
+    let outbox_age = outbox.oldest.and_then(|at| (now - at).to_std().ok());
+    let mut roles = Vec::new();
+    for role in Role::ALL {
+        let last_applied_at = store.last_applied(role.name()).await?;
+        let (group, dlq_records) = broker_side(kafka, role).await?;
+        roles.push(RoleStatus {
+            role: role.name(),
+            ready: group.members.map(|members| members > 0),
+            lag: group.lag(),
+            group,
+            last_applied_at,
+            dlq_records,
+        });
+    }
+    let mut report = Report {
+        roles,
+        outbox,
+        outbox_oldest_seconds: outbox_age.map(|age| age.as_secs_f64()),
+        reminders_pending: store.reminders_pending().await?,
+        deliveries_waiting: store.deliveries_waiting().await?,
+        problems: Vec::new(),
+    };
+    report.problems = problems(&report, outbox_age, limits);
+    Ok(report)
+}
+
+/// The role's group and the records on its topics' DLQs, read on a blocking thread.
+async fn broker_side(kafka: &Kafka, role: Role) -> anyhow::Result<(GroupState, i64)> {
+    let kafka = kafka.clone();
+    tokio::task::spawn_blocking(move || {
+        let topics: Vec<String> = role.topics().iter().map(|t| kafka.topics.name(*t)).collect();
+        let group = groups::group_state(&kafka, &consumer::shared_group(&kafka, role.name()), &topics)?;
+        let mut dlq = 0;
+        for topic in role.topics() {
+            dlq += groups::topic_records(&kafka, &kafka.topics.dlq(*topic))?;
+        }
+        Ok((group, dlq))
+    })
+    .await
+    .context("the broker query stopped")?
+}
+
+fn problems(report: &Report, outbox_age: Option<Duration>, limits: Limits) -> Vec<String> {
+    let mut problems = Vec::new();
+    for role in &report.roles {
+        if role.ready == Some(false) {
+            problems.push(format!("no process consumes for the {} role", role.role));
+        }
+        if role.lag > limits.lag {
+            problems.push(format!("the {} role is {} records behind", role.role, role.lag));
+        }
+    }
+    if let Some(age) = outbox_age.filter(|age| *age > limits.outbox_age) {
+        problems.push(format!(
+            "the oldest unpublished event is {} s old (is a relay running?)",
+            age.as_secs()
+        ));
+    }
+    problems
+}
+
+impl Report {
+    /// Lines for a person.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let at = |t: Option<DateTime<Utc>>| t.map_or_else(|| "never".to_owned(), crate::time::format);
+        for role in &self.roles {
+            let ready = match role.ready {
+                Some(true) => "ready",
+                Some(false) => "NOT CONSUMING",
+                None => "members unknown",
+            };
+            out.push_str(&format!(
+                "{:<11} {:<15} lag {:<8} last applied {:<28} dlq {}\n",
+                role.role,
+                ready,
+                role.lag,
+                at(role.last_applied_at),
+                role.dlq_records
+            ));
+        }
+        out.push_str(&format!(
+            "outbox      {} waiting, oldest {}\n",
+            self.outbox.rows,
+            self.outbox_oldest_seconds
+                .map_or_else(|| "-".to_owned(), |s| format!("{s:.1} s"))
+        ));
+        out.push_str(&format!(
+            "reminders   {} pending; webhook deliveries {} waiting\n",
+            self.reminders_pending, self.deliveries_waiting
+        ));
+        for problem in &self.problems {
+            out.push_str(&format!("problem: {problem}\n"));
+        }
+        out
+    }
+}

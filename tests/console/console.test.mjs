@@ -1,0 +1,318 @@
+// The web console in a real browser (Debian's chromium, driven by playwright-core) against
+// `taskstream all` with a real broker: sign-in, the task form with its live preview and field
+// errors, the recurrence role's next occurrence arriving live, two tabs seeing each other,
+// a stale edit rolled back, deletion, a reminder as a browser notification, accessibility
+// (axe-core), phone width and dark mode. Screenshots go to $CONSOLE_SCREENSHOTS.
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+import { startServer, waitFor } from "./server.mjs";
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const SHOTS = process.env.CONSOLE_SCREENSHOTS || join(tmpdir(), "taskstream-console-screenshots");
+/** Deadline of anything that crosses the broker (relay, a role, the live stream). Deadlines
+ * are upper bounds only: generous, because a shared machine can be slow (a loaded PostgreSQL
+ * once took over 5 s to answer a DELETE here). */
+const FLOW_MS = 60000;
+/** Deadline of what the page does with one or two API calls. */
+const UI_MS = 30000;
+const ZONE = "Europe/Berlin";
+const USER = `console-${process.pid}`;
+
+let server;
+let browser;
+let page;
+
+/** Records every Notification the page creates (the permission is granted to the context). */
+function captureNotifications() {
+  window.__notifications = [];
+  const Real = window.Notification;
+  window.Notification = class extends Real {
+    constructor(title, options = {}) {
+      super(title, options);
+      window.__notifications.push({ title, body: options.body });
+    }
+  };
+}
+
+async function newPage(options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, ...options });
+  await context.grantPermissions(["notifications"], { origin: server.base });
+  const tab = await context.newPage();
+  await tab.addInitScript(captureNotifications);
+  const errors = [];
+  tab.on("pageerror", (error) => errors.push(error.message));
+  tab.on("console", (message) => { if (message.type() === "error") errors.push(message.text()); });
+  tab.errors = errors;
+  return tab;
+}
+
+async function signIn(tab) {
+  await tab.goto(server.base);
+  await tab.getByLabel("User name").fill(USER);
+  await tab.getByRole("button", { name: "Sign in on this machine" }).click();
+  await tab.getByText(`signed in as ${USER}`).waitFor({ timeout: UI_MS });
+  await waitFor("the live stream to connect", UI_MS, () => tab.locator("#live[data-state=on]").count());
+}
+
+/** Calls the API as the signed-in user of `tab` ("another device"). */
+async function api(tab, method, path, body, headers = {}) {
+  const token = await tab.evaluate(() => sessionStorage.getItem("taskstream.token"));
+  const response = await fetch(`${server.base}/api/v1${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...headers },
+    body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(10000),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/** A wall-clock time in ZONE, as the form's datetime-local inputs take it. */
+function wallIn(ms, seconds = false) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-US", {
+    timeZone: ZONE, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  }).formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+  const wall = `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+  return seconds ? `${wall}:${parts.second}` : wall;
+}
+
+function row(tab, title) {
+  return tab.locator("#task-list li", { has: tab.getByText(title, { exact: true }) });
+}
+
+/** A control of the task form by its label. */
+function field(tab, label) {
+  return tab.locator("#editor").getByLabel(label, { exact: true });
+}
+
+async function openForm(tab) {
+  await tab.getByRole("button", { name: "New task" }).click();
+  await field(tab, "Title").waitFor({ timeout: UI_MS });
+}
+
+async function shot(tab, name) {
+  mkdirSync(SHOTS, { recursive: true });
+  await tab.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+describe("web console", { timeout: 150000 }, () => {
+  before(async () => {
+    server = await startServer();
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+      args: ["--no-sandbox", "--disable-dev-shm-usage"],
+      timeout: 30000,
+    });
+    page = await newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    console.log(`screenshots: ${SHOTS}`);
+  });
+
+  it("loads small and fast, signs in locally and keeps the token out of the URL", async () => {
+    let bytes = 0;
+    const count = (response) => response.body().then((body) => { bytes += body.length; }, () => {});
+    page.on("response", count);
+    const started = Date.now();
+    await page.goto(server.base);
+    await page.getByRole("button", { name: "Sign in on this machine" }).waitFor({ timeout: UI_MS });
+    const interactive = Date.now() - started;
+    page.off("response", count);
+    const usable = await page.evaluate(() => Math.round(performance.getEntriesByName("console-usable")[0].startTime));
+    console.log(`first load: ${bytes} bytes; sign-in usable ${usable} ms after navigation began (${interactive} ms as the test saw it)`);
+    assert.ok(bytes < 200 * 1024, `first load is ${bytes} bytes`);
+    await signIn(page);
+    assert.ok(!page.url().includes("ey"), "no token in the URL");
+    assert.ok(await page.evaluate(() => sessionStorage.getItem("taskstream.token")), "the token is in sessionStorage");
+  });
+
+  it("creates a repeating task with a reminder and previews its occurrences from the API", async () => {
+    await openForm(page);
+    const tomorrow = wallIn(Date.now() + 86400000).slice(0, 10);
+    await field(page, "Title").fill("Water the plants");
+    await field(page, "Tags").fill("home garden");
+    await field(page, "Priority").selectOption("high");
+    await field(page, "Time zone").fill(ZONE);
+    await field(page, "Due").fill(`${tomorrow}T09:00`);
+    await field(page, "15 min before").check();
+    await field(page, "Repeats").selectOption("daily");
+    await waitFor("the preview of five daily occurrences", UI_MS, async () => (await page.locator("#preview li").count()) === 5);
+    assert.equal(await field(page, "Rule (RFC 5545 RRULE)").inputValue(), "FREQ=DAILY");
+    await field(page, "Repeats").selectOption("weekly");
+    await field(page, "Mon").check();
+    await field(page, "Thu").check();
+    await waitFor("the rule to follow the chosen days", UI_MS, async () =>
+      (await field(page, "Rule (RFC 5545 RRULE)").inputValue()) === "FREQ=WEEKLY;BYDAY=MO,TH");
+    await field(page, "Repeats").selectOption("daily");
+    await waitFor("the preview to show the daily rule again", UI_MS, async () =>
+      (await page.locator("#preview li").count()) === 5 && (await page.locator("#preview li").nth(1).innerText()).includes("09:00"));
+    await shot(page, "desktop-form");
+    await page.getByRole("button", { name: "Create" }).click();
+    await row(page, "Water the plants").waitFor({ timeout: UI_MS });
+    const { body } = await api(page, "GET", "/tasks?q=water");
+    const task = body.items[0];
+    assert.equal(task.recurrence, "FREQ=DAILY");
+    assert.equal(task.time_zone, ZONE);
+    assert.deepEqual(task.reminders, ["-PT15M"]);
+    assert.deepEqual(task.tags, ["home", "garden"]);
+    const local = new Intl.DateTimeFormat("en-GB", { timeZone: ZONE, hour: "2-digit", minute: "2-digit" }).format(new Date(task.due_at));
+    assert.equal(local, "09:00", "09:00 in the chosen zone");
+    await page.locator("#d-reminders").getByText("pending").waitFor({ timeout: UI_MS });
+  });
+
+  it("shows the API's field errors beside their fields", async () => {
+    await openForm(page);
+    await field(page, "Due").fill("2031-01-06T09:00");
+    await field(page, "Rule (RFC 5545 RRULE)").fill("FREQ=HOURLY");
+    await page.locator("#err-recurrence").filter({ hasText: /\S/ }).waitFor({ timeout: UI_MS });
+    assert.equal(await field(page, "Rule (RFC 5545 RRULE)").getAttribute("aria-invalid"), "true");
+    await field(page, "Title").fill("   ");
+    await page.getByRole("button", { name: "Create" }).click();
+    await page.locator("#err-title").filter({ hasText: /empty/ }).waitFor({ timeout: UI_MS });
+    assert.equal(await field(page, "Title").getAttribute("aria-invalid"), "true");
+    const described = await field(page, "Title").getAttribute("aria-describedby");
+    assert.equal(described, "err-title", "the error is tied to its field for screen readers");
+    await shot(page, "desktop-field-errors");
+    await page.getByRole("button", { name: "Cancel" }).click();
+  });
+
+  it("completing a repeating task brings its next occurrence in live", async () => {
+    const first = await api(page, "GET", "/tasks?q=water");
+    const original = first.body.items[0];
+    await row(page, "Water the plants").getByRole("checkbox").check();
+    await waitFor("the next occurrence from the recurrence role in the list", FLOW_MS, async () => {
+      const ids = await row(page, "Water the plants").evaluateAll((rows) => rows.map((r) => r.dataset.id));
+      return ids.length === 1 && ids[0] !== original.id;
+    });
+    const next = (await api(page, "GET", "/tasks?q=water&status=open")).body.items[0];
+    assert.equal(Date.parse(next.due_at) - Date.parse(original.due_at), 86400000, "one day later");
+    assert.equal(next.occurrence, 2);
+  });
+
+  it("two tabs of the same user see each other's changes", async () => {
+    const other = await newPage();
+    await signIn(other);
+    await openForm(other);
+    await field(other, "Title").fill("Made in the other tab");
+    const started = Date.now();
+    await other.getByRole("button", { name: "Create" }).click();
+    await row(page, "Made in the other tab").waitFor({ timeout: FLOW_MS });
+    console.log(`a change in one tab showed in the other after ${Date.now() - started} ms`);
+    const id = await row(page, "Made in the other tab").getAttribute("data-id");
+    const changedAt = Date.now();
+    const { status } = await api(page, "PATCH", `/tasks/${id}`, { title: "Renamed through the API" });
+    assert.equal(status, 200);
+    await row(other, "Renamed through the API").waitFor({ timeout: FLOW_MS });
+    console.log(`an API change showed in a tab after ${Date.now() - changedAt} ms`);
+    await other.context().close();
+  });
+
+  it("an edit of a task changed meanwhile is rolled back (412)", async () => {
+    await row(page, "Renamed through the API").getByRole("button").click();
+    await page.getByRole("button", { name: "Edit" }).click();
+    await field(page, "Title").fill("My edit");
+    const id = await row(page, "Renamed through the API").getAttribute("data-id");
+    assert.equal((await api(page, "PATCH", `/tasks/${id}`, { title: "Their edit" })).status, 200);
+    await row(page, "Their edit").waitFor({ timeout: FLOW_MS });
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.locator("#err-form").filter({ hasText: "changed elsewhere" }).waitFor({ timeout: UI_MS });
+    assert.equal(await field(page, "Title").inputValue(), "Their edit", "the form shows the current version");
+    await row(page, "Their edit").waitFor({ timeout: UI_MS });
+    assert.equal(await row(page, "My edit").count(), 0, "the optimistic title was rolled back");
+    assert.equal((await api(page, "GET", `/tasks/${id}`)).body.title, "Their edit");
+    await page.getByRole("button", { name: "Cancel" }).click();
+  });
+
+  it("deletes a task", async () => {
+    await row(page, "Their edit").getByRole("button").click();
+    const id = await row(page, "Their edit").getAttribute("data-id");
+    await page.locator("#detail").getByRole("button", { name: "Delete" }).click();
+    await waitFor("the row to go", UI_MS, async () => (await row(page, "Their edit").count()) === 0);
+    await waitFor("the API to answer 404", UI_MS, async () => (await api(page, "GET", `/tasks/${id}`)).status === 404);
+  });
+
+  it("skips an occurrence of a repeating task", async () => {
+    const before = (await api(page, "GET", "/tasks?q=water&status=open")).body.items[0];
+    await row(page, "Water the plants").getByRole("button").click();
+    const shown = await row(page, "Water the plants").innerText();
+    await page.getByRole("button", { name: "Skip this occurrence" }).click();
+    await waitFor("the task to move to its next due time", UI_MS, async () => {
+      const now = (await api(page, "GET", `/tasks/${before.id}`)).body;
+      return Date.parse(now.due_at) - Date.parse(before.due_at) === 86400000;
+    });
+    await waitFor("the row to show the new due time", UI_MS, async () => (await row(page, "Water the plants").innerText()) !== shown);
+  });
+
+  it("sets the reminder webhook, shows its secret once, and removes it", async () => {
+    await page.getByRole("button", { name: "Webhook" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("URL").fill("http://127.0.0.1:9/hook");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.locator("#err-url").filter({ hasText: /\S/ }).waitFor({ timeout: UI_MS });
+    await dialog.getByLabel("URL").fill("https://hooks.example.com/taskstream");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    const secret = dialog.getByLabel("Signing secret (shown this once)");
+    await secret.waitFor({ timeout: UI_MS });
+    assert.match(await secret.inputValue(), /^whsec_/);
+    assert.equal((await api(page, "GET", "/webhook")).body.url, "https://hooks.example.com/taskstream");
+    await dialog.getByRole("button", { name: "Remove" }).click();
+    await dialog.getByText("No webhook is set.").waitFor({ timeout: UI_MS });
+    assert.equal((await api(page, "GET", "/webhook")).status, 404);
+    await dialog.getByRole("button", { name: "Close" }).click();
+  });
+
+  it("a reminder fires as a browser notification", async () => {
+    await openForm(page);
+    await field(page, "Title").fill("Call the plumber");
+    await field(page, "Time zone").fill(ZONE);
+    await field(page, "Due").fill(wallIn(Date.now() + 3600000));
+    await field(page, "At an exact time (in the task's time zone)").fill(wallIn(Date.now() + 4000, true));
+    await page.getByRole("button", { name: "Create" }).click();
+    const note = await waitFor("the reminder's notification", FLOW_MS, () =>
+      page.evaluate(() => window.__notifications.find((n) => n.title === "Call the plumber")));
+    assert.match(note.body, /Reminder/);
+  });
+
+  it("has no serious accessibility violations and works by keyboard", async () => {
+    await page.evaluate(AXE);
+    const results = await page.evaluate(() => window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "best-practice"] }));
+    const serious = results.violations.filter((v) => ["serious", "critical"].includes(v.impact));
+    assert.deepEqual(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(" ")}`), []);
+    await page.getByRole("button", { name: "New task" }).focus();
+    await page.keyboard.press("Enter");
+    await waitFor("the title field to take the focus", UI_MS, () => page.evaluate(() => document.activeElement?.id === "e-title"));
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    assert.notEqual(outline, "none", "the focused field shows a focus ring");
+    await page.keyboard.press("Escape");
+  });
+
+  it("fits a phone and follows the dark setting", async () => {
+    const phone = await newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, colorScheme: "dark" });
+    await signIn(phone);
+    await row(phone, "Call the plumber").waitFor({ timeout: UI_MS });
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow} px wider than the phone`);
+    const background = await phone.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const [r, g, b] = background.match(/\d+/g).map(Number);
+    assert.ok(r + g + b < 150, `dark background, got ${background}`);
+    await shot(phone, "phone-dark-list");
+    await openForm(phone);
+    await shot(phone, "phone-dark-form");
+    await row(page, "Water the plants").getByRole("button").click();
+    await page.locator("#d-history li").first().waitFor({ timeout: FLOW_MS });
+    await shot(page, "desktop-light-detail");
+    assert.deepEqual(phone.errors.filter((e) => !e.startsWith("Failed to load resource")), []);
+    assert.deepEqual(page.errors.filter((e) => !e.startsWith("Failed to load resource")), []);
+    await phone.context().close();
+  });
+});
