@@ -8,7 +8,7 @@ use std::fs::OpenOptions;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -137,6 +137,8 @@ pub struct Cluster {
     migrate: Spec,
     api_urls: Vec<String>,
     unexpected_exits: AtomicU32,
+    /// Set once the run is over: nothing is started any more.
+    stopped: AtomicBool,
 }
 
 /// A name, the subcommand, and the pool size on PostgreSQL (a shared server: 100 connections).
@@ -212,6 +214,7 @@ impl Cluster {
             roles: roles.into_iter().map(|spec| Mutex::new(Process::new(spec))).collect(),
             api_urls: ports.apis.iter().map(|p| format!("http://127.0.0.1:{p}")).collect(),
             unexpected_exits: AtomicU32::new(0),
+            stopped: AtomicBool::new(false),
         })
     }
 
@@ -263,6 +266,7 @@ impl Cluster {
     async fn start_broker(&self) -> anyhow::Result<()> {
         let log = lock(&self.broker).spec.log.clone();
         let before = ready_marks(&log);
+        anyhow::ensure!(!self.stopped.load(Ordering::Relaxed), "the run is over");
         let pid = lock(&self.broker).start()?;
         wait_until("the broker to print `ready in`", Duration::from_secs(60), || {
             let log = log.clone();
@@ -305,6 +309,7 @@ impl Cluster {
             (process.spec.name.clone(), process.kill())
         };
         tokio::time::sleep(pause).await;
+        anyhow::ensure!(!self.stopped.load(Ordering::Relaxed), "the run is over");
         let new_pid = lock(process).start()?;
         Ok(format!(
             "kill -9 {name} (pid {}), restarted after {:.1} s as pid {new_pid}",
@@ -328,6 +333,9 @@ impl Cluster {
 
     /// Restarts, and counts, every process that is supposed to run and has exited.
     pub fn ensure_running(&self) {
+        if self.stopped.load(Ordering::Relaxed) {
+            return;
+        }
         for process in self.roles.iter().chain([&self.broker]) {
             let mut process = lock(process);
             if let Some(status) = process.exited() {
@@ -340,8 +348,9 @@ impl Cluster {
         }
     }
 
-    /// kill -9 of everything (the run is over).
+    /// kill -9 of everything, for good (the run is over).
     pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
         for process in self.roles.iter().chain([&self.broker]) {
             lock(process).kill();
         }

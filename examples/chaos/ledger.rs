@@ -72,19 +72,18 @@ impl Ledger {
         self.lock().versions.entry(task).or_default().insert(version);
     }
 
-    /// An occurrence (`series`, `index`) due at `due` was completed; the id of the next one.
-    pub fn completed_occurrence(&self, series: Uuid, index: i64, due: Option<DateTime<Utc>>) -> Uuid {
+    /// An occurrence (`series`, `index`) due at `due` was completed: the id of the next one,
+    /// and whether this is the first completion asking for it.
+    pub fn completed_occurrence(&self, series: Uuid, index: i64, due: Option<DateTime<Utc>>) -> (Uuid, bool) {
         let id = taskstream::domain::next_occurrence_id(series, due);
-        self.lock()
-            .next
-            .entry(id)
-            .or_insert(NextOccurrence {
-                series,
-                index: index + 1,
-                completions: 0,
-            })
-            .completions += 1;
-        id
+        let mut inner = self.lock();
+        let next = inner.next.entry(id).or_insert(NextOccurrence {
+            series,
+            index: index + 1,
+            completions: 0,
+        });
+        next.completions += 1;
+        (id, next.completions == 1)
     }
 
     pub fn reminder(&self, reminder: Reminder) {

@@ -456,7 +456,8 @@ impl Load {
         }
     }
 
-    /// Records the next occurrence a completed one (`view`) asks for, to be collected once made.
+    /// Records the next occurrence a completed one (`view`) asks for, to be collected once made
+    /// (once: completing it again after a reopen asks for the same one).
     fn expect_next_occurrence(&self, user: &User, view: &Value) {
         let series = view["series_id"].as_str().and_then(|s| Uuid::parse_str(s).ok());
         let (Some(series), Some(index)) = (series, view["occurrence"].as_i64()) else {
@@ -464,8 +465,10 @@ impl Load {
             return;
         };
         let due = view["due_at"].as_str().and_then(taskstream::time::parse);
-        let next = self.ledger.completed_occurrence(series, index, due);
-        lock(&user.pool).awaited.push_back((next, Instant::now()));
+        let (next, first) = self.ledger.completed_occurrence(series, index, due);
+        if first {
+            lock(&user.pool).awaited.push_back((next, Instant::now()));
+        }
     }
 
     /// Takes next occurrences the recurrence role has made into the user's pool (a few per write).

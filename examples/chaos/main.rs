@@ -128,7 +128,8 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Sets the run up, runs it, and tears it down whatever happened; true when every check passed.
+/// Sets the run up, runs it, and tears it down whatever happened (an interrupt included);
+/// true when every check passed.
 async fn run(args: Args) -> anyhow::Result<bool> {
     let seed = args.seed.unwrap_or_else(rand::random);
     say(format!(
@@ -137,24 +138,41 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     ));
     std::fs::create_dir_all(&args.work_dir)?;
     let database = Arc::new(database::RunDatabase::create(args.backend, &args.work_dir, &args.pg_admin_url).await?);
-    let result = with_database(&args, seed, database.clone()).await;
+    let result = with_database(&args, seed, &database).await;
     database.close(args.keep_database).await;
     result
 }
 
-async fn with_database(args: &Args, seed: u64, database: Arc<database::RunDatabase>) -> anyhow::Result<bool> {
+async fn with_database(args: &Args, seed: u64, database: &Arc<database::RunDatabase>) -> anyhow::Result<bool> {
     let ports = cluster::Ports::new(args.port_base, args.apis)?;
     let receiver = Arc::new(receiver::Receiver::start(ports.receiver).await?);
     let prefix = format!("chaos{}.", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let broker = topics::Broker::new(format!("127.0.0.1:{}", ports.broker), prefix.clone());
     let cluster = Arc::new(cluster::Cluster::new(args, &ports, &database.url, &prefix)?);
-    cluster.start().await?;
     let supervisor = tokio::spawn(cluster.clone().supervise());
-    let outcome = chaos(args, seed, &cluster, &database, &broker, &receiver).await;
+    let outcome = tokio::select! {
+        outcome = async {
+            cluster.start().await?;
+            chaos(args, seed, &cluster, database, &broker, &receiver).await
+        } => outcome,
+        () = interrupted() => Err(anyhow::anyhow!("interrupted")),
+    };
     supervisor.abort();
     cluster.stop();
     receiver.down().await;
     outcome
+}
+
+/// SIGINT or SIGTERM.
+async fn interrupted() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
 }
 
 /// Load and faults, drain, checks.
