@@ -9,6 +9,9 @@
 //! Latencies are measured from each request's *scheduled* start, so a stalled server
 //! cannot hide queueing delay (no coordinated omission).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +24,8 @@ use taskstream::roles::audit::Audit;
 use taskstream::roles::relay::{Relay, RelaySettings};
 use taskstream::store::{Holdings, Store};
 use tokio_util::sync::CancellationToken;
+
+use support::percentiles;
 
 #[derive(Parser)]
 struct Cli {
@@ -199,22 +204,6 @@ impl Run {
             percentiles(&self.latencies)
         )
     }
-}
-
-fn percentiles(samples: &[Duration]) -> String {
-    if samples.is_empty() {
-        return "no samples".into();
-    }
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    let at = |q: f64| sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0;
-    format!(
-        "p50={:.2}ms p95={:.2}ms p99={:.2}ms max={:.2}ms",
-        at(0.50),
-        at(0.95),
-        at(0.99),
-        at(1.0)
-    )
 }
 
 /// POSTs tasks at `rate` per second for `seconds`, each timed from its scheduled start.

@@ -428,9 +428,15 @@ impl Task {
     /// occurrence's due time, so every path that advances the series from here (a redelivered
     /// event, a reopen and a second completion, a second recurrence process) names the same task.
     pub fn next_occurrence_id(&self) -> Uuid {
-        let due = self.content.due_at.map(crate::time::format).unwrap_or_default();
-        Uuid::new_v5(&self.series.id, format!("after {due}").as_bytes())
+        next_occurrence_id(self.series.id, self.content.due_at)
     }
+}
+
+/// The id of the occurrence that follows the one of `series` due at `due` (see
+/// [`Task::next_occurrence_id`]); public so a client can tell which task a completion leads to.
+pub fn next_occurrence_id(series: Uuid, due: Option<DateTime<Utc>>) -> Uuid {
+    let due = due.map(crate::time::format).unwrap_or_default();
+    Uuid::new_v5(&series, format!("after {due}").as_bytes())
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! next one — exactly once. The next occurrence's id derives from the series and the
 //! completed occurrence's due time (`Task::next_occurrence_id`), and it is inserted with
 //! ON CONFLICT DO NOTHING in the same transaction as the inbox row, so redeliveries, a
-//! reopen-and-complete-again, or two recurrence processes all land on the same single task.
+//! reopen-and-complete-again, or two recurrence processes all land on the same single task;
+//! and its id is recorded as made, so a next occurrence the user deleted is not made again.
 //!
 //! The next due time is worked out in `prepare`, before the transaction and on a blocking
 //! thread: it is bounded rule arithmetic (a rule too costly to follow is a permanent failure,

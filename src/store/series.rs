@@ -11,13 +11,13 @@ use crate::events::Event;
 
 impl Store {
     /// Creates `next` (an occurrence whose id derives from its predecessor) inside the
-    /// consumer's transaction, with its events; false when it already exists or the series
-    /// was stopped, and then nothing is written.
+    /// consumer's transaction, with its events; false when it was made before (it may have
+    /// been deleted since) or the series was stopped, and then nothing is written.
     ///
     /// # Errors
     /// A database failure.
     pub async fn create_occurrence(&self, tx: &mut Tx, next: &Task) -> anyhow::Result<bool> {
-        if is_stopped(tx, next.series.id).await? {
+        if is_stopped(tx, next.series.id).await? || !record_made(tx, next).await? {
             return Ok(false);
         }
         if !insert_task_once(tx, next).await? {
@@ -50,6 +50,20 @@ impl Store {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         outbox::append(tx, self.backend, &Event::for_change(Some(&current), Some(&next))).await
     }
+}
+
+/// Records that `next` is made; false when it was made before.
+async fn record_made(tx: &mut Transaction<'static, Any>, next: &Task) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO occurrences_made (id, series_id, made_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(next.id.to_string())
+    .bind(next.series.id.to_string())
+    .bind(crate::time::format(crate::time::now()))
+    .execute(&mut **tx)
+    .await
+    .context("record the occurrence made")?;
+    Ok(done.rows_affected() == 1)
 }
 
 async fn is_stopped(tx: &mut Transaction<'static, Any>, series: Uuid) -> anyhow::Result<bool> {

@@ -360,6 +360,15 @@ impl TestApp {
     }
 }
 
+/// The one number `sql` selects from the database at `database_url`.
+pub async fn count_at(database_url: &str, sql: &str) -> i64 {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(database_url).await.expect("connect");
+    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.expect("count");
+    pool.close().await;
+    n
+}
+
 /// A transaction that holds writes to `table` until it is dropped: SQLite's write lock (every
 /// write of the database waits), or on PostgreSQL an EXCLUSIVE lock on the table alone (reads
 /// go on). A writer meanwhile waits inside its own transaction.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use taskstream::startup::Parts;
 
-use crate::helpers::{instance, spawn, spawn_app_with_events, TestApp, WAIT};
+use crate::helpers::{count_at, instance, spawn, spawn_app_with_events, TestApp, WAIT};
 use crate::kafka_client::{consume_validated, produce, Outgoing};
 use crate::process::wait_for;
 
@@ -151,6 +151,37 @@ async fn duplicates_replays_and_a_second_completion_never_make_a_second_copy() {
     produce(crate::broker::brokers(), &[outgoing.clone(), outgoing]);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(series(&app, &first).await.len(), 2, "still exactly one next occurrence");
+}
+
+#[tokio::test]
+async fn a_deleted_next_occurrence_is_not_made_again_by_a_second_completion() {
+    let app = spawn_app_with_events().await;
+    let first = create(&app, daily(json!({}))).await;
+    complete(&app, &first).await;
+    let next = wait_for_series(&app, &first, 2).await[1]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let deleted = app
+        .request(reqwest::Method::DELETE, &format!("/api/v1/tasks/{next}"), USER)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(deleted.status(), 204);
+
+    // Completing the first occurrence again asks for the same next occurrence once more.
+    assert_eq!(app.action(USER, &first, "reopen").await.status(), 200);
+    complete(&app, &first).await;
+    let handled = "SELECT COUNT(*) FROM inbox WHERE consumer = 'recurrence'";
+    wait_for("the recurrence role to handle both completions", WAIT, || async {
+        match count_at(&app.database_url, handled).await {
+            2.. => Ok(()),
+            n => Err(format!("{n} handled")),
+        }
+    })
+    .await;
+    let all = series(&app, &first).await;
+    assert_eq!(all.len(), 1, "the deleted occurrence came back: {all:?}");
 }
 
 #[tokio::test]

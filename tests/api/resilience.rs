@@ -8,7 +8,7 @@ use serde_json::json;
 use taskstream::startup::Parts;
 
 use crate::broker::{self, PrivateBroker};
-use crate::helpers::{hold_writes, instance, spawn, spawn_with, TestApp, SECRET, WAIT};
+use crate::helpers::{count_at, hold_writes, instance, spawn, spawn_with, TestApp, SECRET, WAIT};
 use crate::kafka_client::{consume_validated, produce, Outgoing};
 use crate::process::{wait_for, Guarded};
 
@@ -180,14 +180,6 @@ fn start_all(data: &std::path::Path, database_url: &str, port: u16, prefix: &str
         .env("KAFKA_FETCH_WAIT_MAX_MS", "10")
         .env("TASKSTREAM_LOG", "error");
     Guarded::spawn(&mut command, "taskstream all")
-}
-
-async fn count_at(database_url: &str, sql: &str) -> i64 {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(database_url).await.expect("connect");
-    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.expect("count");
-    pool.close().await;
-    n
 }
 
 async fn wait_for_delivered(database_url: &str, at_least: i64) -> i64 {
