@@ -250,13 +250,17 @@ impl Cluster {
         say(format!("started {}", self.role_names().join(", ")));
         let client = reqwest::Client::new();
         for url in &self.api_urls {
-            wait_until(&format!("{url}/readyz answering 200"), Duration::from_secs(120), || async {
-                client
-                    .get(format!("{url}/readyz"))
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success())
-            })
+            wait_until(
+                &format!("{url}/readyz answering 200"),
+                Duration::from_secs(120),
+                || async {
+                    client
+                        .get(format!("{url}/readyz"))
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success())
+                },
+            )
             .await?;
         }
         say("every API answers ready");
@@ -340,7 +344,10 @@ impl Cluster {
             let mut process = lock(process);
             if let Some(status) = process.exited() {
                 self.unexpected_exits.fetch_add(1, Ordering::Relaxed);
-                say(format!("{} exited on its own ({status}); restarting it", process.spec.name));
+                say(format!(
+                    "{} exited on its own ({status}); restarting it",
+                    process.spec.name
+                ));
                 if let Err(error) = process.start() {
                     say(format!("cannot restart {}: {error:#}", process.spec.name));
                 }
@@ -381,7 +388,10 @@ fn common_env(args: &Args, ports: &Ports, database_url: &str, prefix: &str) -> V
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
-    .chain(std::iter::once(("HOME".to_owned(), args.work_dir.display().to_string())))
+    .chain(std::iter::once((
+        "HOME".to_owned(),
+        args.work_dir.display().to_string(),
+    )))
     .collect()
 }
 
@@ -402,7 +412,10 @@ where
 {
     let deadline = Instant::now() + limit;
     while !probe().await {
-        anyhow::ensure!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(())

@@ -59,7 +59,10 @@ impl RunDatabase {
     /// # Errors
     /// A database failure.
     pub async fn count(&self, sql: &str) -> anyhow::Result<i64> {
-        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&self.pool).await.context(sql.to_owned())?;
+        let (n,): (i64,) = sqlx::query_as(sql)
+            .fetch_one(&self.pool)
+            .await
+            .context(sql.to_owned())?;
         Ok(n)
     }
 

@@ -31,7 +31,12 @@ pub struct Reminder {
 impl Reminder {
     /// Its id, which is also its webhook delivery id: `<task>:<index>:<fire_at>`.
     pub fn id(&self) -> String {
-        format!("{}:{}:{}", self.task, self.index, taskstream::time::format(self.fire_at))
+        format!(
+            "{}:{}:{}",
+            self.task,
+            self.index,
+            taskstream::time::format(self.fire_at)
+        )
     }
 }
 

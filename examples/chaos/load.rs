@@ -287,7 +287,9 @@ impl Load {
                 drop(permit);
             });
         }
-        let _ = permits.acquire_many(u32::try_from(self.concurrency).unwrap_or(u32::MAX)).await;
+        let _ = permits
+            .acquire_many(u32::try_from(self.concurrency).unwrap_or(u32::MAX))
+            .await;
         reporter.abort();
     }
 
@@ -476,7 +478,12 @@ impl Load {
         let ready: Vec<(Uuid, Instant)> = {
             let mut pool = lock(&user.pool);
             let mut ready = Vec::new();
-            while ready.len() < 3 && pool.awaited.front().is_some_and(|(_, at)| at.elapsed() > Duration::from_secs(1)) {
+            while ready.len() < 3
+                && pool
+                    .awaited
+                    .front()
+                    .is_some_and(|(_, at)| at.elapsed() > Duration::from_secs(1))
+            {
                 ready.extend(pool.awaited.pop_front());
             }
             ready
@@ -628,7 +635,9 @@ fn new_task(shape: Shape, user: &str, rng: &mut impl Rng) -> (Value, Vec<(u32, D
     let serial: u32 = rng.gen();
     let title = format!("{user} task {serial}");
     let priority = PRIORITIES[rng.gen_range(0..PRIORITIES.len())];
-    let now = Utc::now().duration_trunc(TimeDelta::seconds(1)).unwrap_or_else(|_| Utc::now());
+    let now = Utc::now()
+        .duration_trunc(TimeDelta::seconds(1))
+        .unwrap_or_else(|_| Utc::now());
     match shape {
         Shape::Plain => {
             let due = now + TimeDelta::days(rng.gen_range(400..2000));

@@ -194,7 +194,10 @@ async fn chaos(
     let faults = tokio::spawn(injector.run(load.progress(), args.operations));
     load.clone().run(seed).await;
     let load_time = started.elapsed();
-    say(format!("load done in {:.0} s; waiting for the remaining faults", load_time.as_secs_f64()));
+    say(format!(
+        "load done in {:.0} s; waiting for the remaining faults",
+        load_time.as_secs_f64()
+    ));
     let faults = faults.await?;
     cluster.ensure_running();
     let expected = ledger.snapshot();
@@ -213,7 +216,10 @@ async fn chaos(
     for fault in &faults {
         println!("fault: {fault}");
     }
-    println!("processes that exited on their own (restarted): {}", cluster.unexpected_exits());
+    println!(
+        "processes that exited on their own (restarted): {}",
+        cluster.unexpected_exits()
+    );
     match &drained {
         Ok(took) => println!("drained {:.0} s after the load and faults", took.as_secs_f64()),
         Err(left) => println!("NOT DRAINED within {} s: {left}", args.drain_timeout_secs),

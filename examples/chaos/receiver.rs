@@ -110,7 +110,12 @@ impl Receiver {
     }
 }
 
-async fn hook(State(inner): State<Arc<Inner>>, Path(user): Path<String>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn hook(
+    State(inner): State<Arc<Inner>>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let json = serde_json::from_slice::<serde_json::Value>(&body).is_ok();
     let (Some(delivery), true) = (header("x-taskstream-delivery"), json) else {

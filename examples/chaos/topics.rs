@@ -94,7 +94,11 @@ impl Broker {
                 let existing: Vec<String> = metadata
                     .map(|m| m.topics().iter().map(|t| t.name().to_owned()).collect())
                     .unwrap_or_default();
-                names.iter().filter(|n| !existing.contains(n)).cloned().collect::<Vec<_>>()
+                names
+                    .iter()
+                    .filter(|n| !existing.contains(n))
+                    .cloned()
+                    .collect::<Vec<_>>()
             });
             if missing.is_empty() {
                 return Ok(());

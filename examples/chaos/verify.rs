@@ -228,7 +228,9 @@ fn events(changes: &HashMap<Uuid, BTreeSet<i64>>, log: &EventLog) -> Tally {
             match ids.get(&(*task, *version)).map_or(0, Vec::len) {
                 0 => {
                     tally.lost += 1;
-                    tally.examples.push(format!("no event for task {task} version {version}"));
+                    tally
+                        .examples
+                        .push(format!("no event for task {task} version {version}"));
                 }
                 1 => {}
                 n => {
@@ -243,20 +245,24 @@ fn events(changes: &HashMap<Uuid, BTreeSet<i64>>, log: &EventLog) -> Tally {
     for ((task, version), events) in &ids {
         if !changes.get(task).is_some_and(|v| v.contains(version)) {
             tally.doubled += events.len() as u64;
-            tally
-                .examples
-                .push(format!("an event for task {task} version {version}, a change nobody made"));
+            tally.examples.push(format!(
+                "an event for task {task} version {version}, a change nobody made"
+            ));
         }
     }
     let mut disordered = 0;
     for (task, versions) in &order {
         if versions.windows(2).any(|w| w[0] >= w[1]) {
             disordered += 1;
-            tally.examples.push(format!("task {task}: versions in the order {versions:?}"));
+            tally
+                .examples
+                .push(format!("task {task}: versions in the order {versions:?}"));
         }
     }
     tally.violations += disordered + log.undecodable.len() as u64;
-    tally.examples.extend(log.undecodable.iter().map(|e| format!("undecodable: {e}")));
+    tally
+        .examples
+        .extend(log.undecodable.iter().map(|e| format!("undecodable: {e}")));
     tally.line = format!(
         "task-events: {} changes, {} with exactly one event id; missing {}, doubled {}, out of version order {} tasks, undecodable {}; {} duplicate records (same event id, at-least-once)",
         changes.values().map(BTreeSet::len).sum::<usize>(),
@@ -380,16 +386,19 @@ fn reminders(evidence: &Evidence) -> (Tally, u64) {
             None => {
                 tally.lost += 1;
                 let state = evidence.reminder_states.get(&id).map_or("no row", String::as_str);
-                tally.examples.push(format!("reminder {id} never delivered (state {state})"));
+                tally
+                    .examples
+                    .push(format!("reminder {id} never delivered (state {state})"));
             }
             Some(received) => {
                 let first = received.iter().map(|c| c.received_at).min().unwrap_or(reminder.fire_at);
                 lateness.push((first - reminder.fire_at).to_std().unwrap_or(Duration::ZERO));
                 for call in received.iter().filter(|c| c.user != reminder.user) {
                     misdirected += 1;
-                    tally
-                        .examples
-                        .push(format!("reminder {id} of {} called the webhook of {}", reminder.user, call.user));
+                    tally.examples.push(format!(
+                        "reminder {id} of {} called the webhook of {}",
+                        reminder.user, call.user
+                    ));
                 }
                 for call in received.iter().filter(|c| c.received_at < reminder.fire_at) {
                     early += 1;
@@ -412,14 +421,11 @@ fn reminders(evidence: &Evidence) -> (Tally, u64) {
         }
         expected_ids.insert(key);
     }
-    for ((task, index), ids) in per_reminder
-        .iter()
-        .filter(|(key, _)| !expected_ids.contains(*key))
-    {
+    for ((task, index), ids) in per_reminder.iter().filter(|(key, _)| !expected_ids.contains(*key)) {
         tally.doubled += ids.len() as u64;
-        tally
-            .examples
-            .push(format!("delivered {ids:?} for reminder {index} of task {task}, never asked for"));
+        tally.examples.push(format!(
+            "delivered {ids:?} for reminder {index} of task {task}, never asked for"
+        ));
     }
     let unsigned = evidence.calls.iter().filter(|c| !c.signed).count() as u64;
     if unsigned > 0 {
@@ -459,10 +465,7 @@ fn dead_letters(records: &[Record], poison: &[Poison]) -> Tally {
             others += 1;
             tally.examples.push(format!(
                 "{} parked on {}: {}",
-                record
-                    .headers
-                    .get("ce_type")
-                    .map_or("a record", String::as_str),
+                record.headers.get("ce_type").map_or("a record", String::as_str),
                 record.topic,
                 record.headers.get("dlq_error").map_or("", String::as_str)
             ));
