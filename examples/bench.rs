@@ -376,8 +376,8 @@ async fn pipeline(database_url: &str, brokers: &str, events: u32, fetch_wait_max
         RelaySettings::for_kafka(kafka.settings()),
     );
     let started = Instant::now();
-    let (url, relay_stop) = (database_url.to_owned(), stop.clone());
-    let relay_task = tokio::spawn(async move { relay.run(&url, relay_stop).await });
+    let relay_stop = stop.clone();
+    let relay_task = tokio::spawn(async move { relay.run(relay_stop).await });
     while store.outbox_backlog().await? > 0 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

@@ -85,7 +85,6 @@ pub struct Application {
     store: Store,
     auth: Auth,
     kafka: Kafka,
-    database_url: String,
     parts: Parts,
     roles: RoleSettings,
     /// Roles of this process waiting for a dependency; /readyz reports them.
@@ -101,7 +100,6 @@ impl Application {
     /// When the database, the secret, the broker settings or the address is unusable.
     pub async fn build(common: &CommonSettings, kafka: &KafkaSettings, parts: Parts) -> anyhow::Result<Self> {
         let auth = Auth::from_settings(common)?;
-        let database_url = common.database_url()?;
         let store = open_store(common).await?;
         let listener = match &parts.http {
             Some(http) => Some(
@@ -124,7 +122,6 @@ impl Application {
             store,
             auth,
             kafka,
-            database_url,
             parts,
             roles: common.roles.clone(),
             stalls: Stalls::default(),
@@ -250,8 +247,8 @@ impl Application {
                     publisher.clone(),
                     RelaySettings::for_kafka(self.kafka.settings()),
                 );
-                let (url, stop) = (self.database_url.clone(), shutdown.clone());
-                parts.spawn(async move { relay.run(&url, stop).await });
+                let stop = shutdown.clone();
+                parts.spawn(async move { relay.run(stop).await });
             }
             for role in self.parts.roles.iter().copied() {
                 self.spawn_role(role, &mut parts, &publisher, &shutdown)?;

@@ -452,7 +452,7 @@ impl<H: Handler> Worker<'_, H> {
         self.handler.handle(&mut tx, event, prepared).await?;
         tx.commit().await.map_err(|e| HandlerError::Transient(e.into()))?;
         // The effect may have written outbox rows: wake this process's relay now.
-        self.store.outbox_signal().notify_one();
+        self.store.outbox_written();
         self.handler.committed(event);
         Ok(())
     }

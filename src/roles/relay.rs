@@ -9,7 +9,6 @@
 //! (absorbed by its inbox) but never a later version first. A relay that loses its lease
 //! mid-batch can at worst repeat records the new holder also sends: duplicates, not loss.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
@@ -18,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bus::{record_headers, Kafka, Outgoing, Publisher, Refusal};
 use crate::events::Topic;
-use crate::store::{Backend, OutboxRow, Retention, Store, OUTBOX_CHANNEL};
+use crate::store::{OutboxRow, Retention, Store};
 
 const LEASE: &str = "outbox-relay";
 /// Longer than the producer's delivery timeout (10 s), renewed every 5 s.
@@ -80,16 +79,12 @@ impl Relay {
         }
     }
 
-    /// Publishes until `shutdown`; `database_url` lets a PostgreSQL relay hear other
-    /// processes' commits.
+    /// Publishes until `shutdown`, woken by commits of this process and (on PostgreSQL) others.
     ///
     /// # Errors
     /// Never in normal operation: failures are logged and retried.
-    pub async fn run(mut self, database_url: &str, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let wake = self.store.outbox_signal();
-        if self.store.backend() == Backend::Postgres {
-            tokio::spawn(listen(database_url.to_owned(), wake.clone(), shutdown.clone()));
-        }
+    pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let wake = self.store.outbox_wakeups(shutdown.clone());
         let mut backoff = Duration::from_millis(100);
         let mut renewed: Option<Instant> = None;
         let mut pruned = Instant::now();
@@ -250,26 +245,5 @@ async fn wait(wake: &Notify, timeout: Duration, shutdown: &CancellationToken) {
         () = wake.notified() => {},
         () = tokio::time::sleep(timeout) => {},
         () = shutdown.cancelled() => {},
-    }
-}
-
-/// Turns PostgreSQL notifications from any process into wake-ups of this relay.
-async fn listen(url: String, wake: Arc<Notify>, shutdown: CancellationToken) {
-    while !shutdown.is_cancelled() {
-        let result = async {
-            let mut listener = sqlx::postgres::PgListener::connect(&url).await?;
-            listener.listen(OUTBOX_CHANNEL).await?;
-            loop {
-                tokio::select! {
-                    () = shutdown.cancelled() => return Ok::<(), sqlx::Error>(()),
-                    notification = listener.recv() => { notification?; wake.notify_one(); }
-                }
-            }
-        }
-        .await;
-        if let Err(error) = result {
-            tracing::warn!(%error, "outbox listener lost its connection; reconnecting");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
     }
 }

@@ -334,11 +334,11 @@ impl Store {
             DeliveryState::Pending => {}
         }
         if let Some(event) = event {
-            outbox::append(&mut tx, self.backend, std::slice::from_ref(event)).await?;
+            outbox::append(&mut tx, std::slice::from_ref(event)).await?;
         }
         tx.commit().await.context("commit delivery outcome")?;
         if event.is_some() {
-            self.outbox_signal.notify_one();
+            self.outbox_written();
         }
         Ok(true)
     }

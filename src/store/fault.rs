@@ -7,8 +7,14 @@
 pub fn is_outage(error: &anyhow::Error) -> bool {
     error
         .chain()
-        .any(|cause| cause.downcast_ref::<sqlx::Error>().is_some_and(sqlx_outage))
+        .any(|cause| cause.is::<Unavailable>() || cause.downcast_ref::<sqlx::Error>().is_some_and(sqlx_outage))
 }
+
+/// Marks an error as an outage when the database's own error could not travel with it (one
+/// failed group commit answers many callers).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the database is unavailable")]
+pub(super) struct Unavailable;
 
 fn sqlx_outage(error: &sqlx::Error) -> bool {
     match error {
@@ -58,6 +64,7 @@ mod tests {
         ));
         assert!(!is_outage(&anyhow::Error::new(sqlx::Error::RowNotFound)));
         assert!(!is_outage(&anyhow::anyhow!("not a database error")));
+        assert!(is_outage(&anyhow::anyhow!("commit failed").context(Unavailable)));
         for code in [5, 517, 6, 10, 3338] {
             assert!(sqlite_outage(code), "{code}");
         }

@@ -21,7 +21,9 @@ mod rows;
 pub mod search;
 mod series;
 mod tasks;
+mod wake;
 mod webhooks;
+mod write;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +32,7 @@ use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 pub use audit::AuditEntry;
 pub use deliveries::{ClaimRequest, Claimed, DeliveryFilter, DeliveryRow, DeliveryState, NewDelivery, WEBHOOK};
@@ -52,8 +55,10 @@ pub struct Store {
     reader: AnyPool,
     writer: AnyPool,
     backend: Backend,
-    /// Raised after every commit that wrote outbox rows, so the relay wakes at once.
-    outbox_signal: Arc<Notify>,
+    /// Raised after every commit that wrote outbox rows, so the relays wake at once.
+    wake: wake::Wake,
+    /// SQLite's group commit of task writes; `None` on PostgreSQL.
+    group: Option<write::GroupCommit>,
     /// Seals webhook secrets at rest; without it they can be neither written nor read.
     sealer: Option<Arc<crate::sealing::Sealer>>,
 }
@@ -79,11 +84,14 @@ impl Store {
             Backend::Sqlite => pool(url, backend, 1, sync).await?,
             Backend::Postgres => reader.clone(),
         };
+        let wake = wake::Wake::new(url, backend, &writer);
+        let group = (backend == Backend::Sqlite).then(|| write::GroupCommit::start(writer.clone(), wake.clone()));
         Ok(Self {
             reader,
             writer,
             backend,
-            outbox_signal: Arc::new(Notify::new()),
+            wake,
+            group,
             sealer: None,
         })
     }
@@ -128,7 +136,19 @@ impl Store {
         self.backend
     }
 
+    /// Resolves when new outbox rows may have been committed, by this process or (on
+    /// PostgreSQL) another; listens until `shutdown`.
+    pub fn outbox_wakeups(&self, shutdown: CancellationToken) -> Arc<Notify> {
+        self.wake.subscribe(shutdown)
+    }
+
+    /// Tells the relays that a commit made outside [`Store::write`] wrote outbox rows.
+    pub fn outbox_written(&self) {
+        self.wake.outbox_written();
+    }
+
     pub async fn close(&self) {
+        self.wake.close();
         self.reader.close().await;
         self.writer.close().await;
     }

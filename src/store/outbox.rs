@@ -3,11 +3,11 @@
 use anyhow::Context;
 use sqlx::{Any, Transaction};
 
-use super::{Backend, Store};
+use super::Store;
 use crate::events::{cloud_event_headers, Event};
 use crate::telemetry::trace::TraceContext;
 
-/// The PostgreSQL channel on which committed outbox rows are announced.
+/// The PostgreSQL channel on which committed outbox rows are announced (see wake.rs).
 pub const OUTBOX_CHANNEL: &str = "taskstream_outbox";
 const SOURCE: &str = "/taskstream";
 
@@ -30,11 +30,7 @@ impl OutboxRow {
 }
 
 /// Writes `events` in order inside the caller's transaction.
-pub(super) async fn append(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
-    events: &[Event],
-) -> anyhow::Result<()> {
+pub(super) async fn append(tx: &mut Transaction<'static, Any>, events: &[Event]) -> anyhow::Result<()> {
     if events.is_empty() {
         return Ok(());
     }
@@ -60,13 +56,6 @@ pub(super) async fn append(
         .execute(&mut **tx)
         .await
         .context("append to outbox")?;
-    }
-    if backend == Backend::Postgres {
-        // Delivered to listeners at commit, so other relay processes wake at once.
-        sqlx::query(&format!("SELECT pg_notify('{OUTBOX_CHANNEL}', '')"))
-            .execute(&mut **tx)
-            .await
-            .context("notify outbox listeners")?;
     }
     Ok(())
 }
@@ -156,11 +145,6 @@ impl Store {
                 .await
                 .context("count outbox")?;
         Ok(count)
-    }
-
-    /// Resolves when new outbox rows may have been committed by this process.
-    pub fn outbox_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
-        self.outbox_signal.clone()
     }
 
     /// Takes or renews the lease `name` for `holder` for `ttl`; true when `holder` has it.

@@ -208,10 +208,10 @@ impl Store {
                 _ => report.cancelled += 1,
             }
         }
-        outbox::append(&mut tx, self.backend, &events).await?;
+        outbox::append(&mut tx, &events).await?;
         tx.commit().await.context("commit firing")?;
         crate::telemetry::metrics::reminders_fired(&lateness, report.missed);
-        self.outbox_signal.notify_one();
+        self.outbox_written();
         Ok(report)
     }
 
@@ -285,7 +285,7 @@ impl Store {
     /// # Errors
     /// A database failure.
     pub async fn append_events(&self, tx: &mut Tx, events: &[Event]) -> anyhow::Result<()> {
-        outbox::append(tx, self.backend, events).await
+        outbox::append(tx, events).await
     }
 }
 

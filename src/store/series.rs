@@ -24,7 +24,7 @@ impl Store {
             return Ok(false);
         }
         replace_tags(tx, next, false).await?;
-        outbox::append(tx, self.backend, &Event::for_change(None, Some(next))).await?;
+        outbox::append(tx, &Event::for_change(None, Some(next))).await?;
         Ok(true)
     }
 
@@ -48,7 +48,7 @@ impl Store {
         update_task(tx, &next, current.version)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        outbox::append(tx, self.backend, &Event::for_change(Some(&current), Some(&next))).await
+        outbox::append(tx, &Event::for_change(Some(&current), Some(&next))).await
     }
 }
 

@@ -1,5 +1,5 @@
-//! Reading and writing tasks. Every write is one transaction: the task row, its tag rows,
-//! the idempotency record and its outbox rows commit together (promise 1).
+//! Reading and writing tasks. Every write goes through [`Store::write`]: the task row, its tag
+//! rows, the idempotency record and its outbox rows commit together (promise 1).
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -57,29 +57,31 @@ impl Store {
         content: NewTask,
         holdings: Holdings,
         idempotency: Option<IdempotencyRequest>,
-        render: impl FnOnce(&Task) -> StoredResponse,
+        render: impl FnOnce(&Task) -> StoredResponse + Send + 'static,
     ) -> Result<CreateOutcome, WriteError> {
-        let mut tx = self.writer.begin().await?;
-        if let Some(request) = &idempotency {
-            match idempotency::claim(&mut tx, user, request).await? {
-                Claim::New => {}
-                Claim::Replay(response) => return Ok(CreateOutcome::Replayed(response)),
-                Claim::Mismatch => return Err(WriteError::IdempotencyMismatch),
-                Claim::InFlight => return Err(WriteError::IdempotencyInFlight),
-            }
-        }
-        let now = crate::time::now();
-        let task = Task::new(user.clone(), content, now);
-        insert_task(&mut tx, &task).await?;
-        holdings.admit(&mut tx, self.backend, user, None, &task).await?;
-        replace_tags(&mut tx, &task, false).await?;
-        outbox::append(&mut tx, self.backend, &Event::for_change(None, Some(&task))).await?;
-        if let Some(request) = &idempotency {
-            idempotency::complete(&mut tx, user, request, &render(&task)).await?;
-        }
-        tx.commit().await.context("commit task creation")?;
-        self.outbox_signal.notify_one();
-        Ok(CreateOutcome::Created(Box::new(task)))
+        let (store, user) = (self.clone(), user.clone());
+        self.write(Box::new(move |tx| {
+            Box::pin(async move {
+                if let Some(request) = &idempotency {
+                    match idempotency::claim(tx, &user, request).await? {
+                        Claim::New => {}
+                        Claim::Replay(response) => return Ok(CreateOutcome::Replayed(response)),
+                        Claim::Mismatch => return Err(WriteError::IdempotencyMismatch),
+                        Claim::InFlight => return Err(WriteError::IdempotencyInFlight),
+                    }
+                }
+                let task = Task::new(user.clone(), content, crate::time::now());
+                insert_task(tx, &task).await?;
+                holdings.admit(tx, store.backend, &user, None, &task).await?;
+                replace_tags(tx, &task, false).await?;
+                outbox::append(tx, &Event::for_change(None, Some(&task))).await?;
+                if let Some(request) = &idempotency {
+                    idempotency::complete(tx, &user, request, &render(&task)).await?;
+                }
+                Ok(CreateOutcome::Created(Box::new(task)))
+            })
+        }))
+        .await
     }
 
     /// The caller's task, or `None` when it does not exist or belongs to someone else.
@@ -113,27 +115,28 @@ impl Store {
         change: F,
     ) -> Result<Task, WriteError>
     where
-        F: FnOnce(&Task, DateTime<Utc>) -> Result<Option<Task>, Vec<FieldError>>,
+        F: FnOnce(&Task, DateTime<Utc>) -> Result<Option<Task>, Vec<FieldError>> + Send + 'static,
     {
-        let mut tx = self.writer.begin().await?;
-        let current = self.lock_task(&mut tx, user, id, if_match).await?;
-        let now = crate::time::now();
-        let Some(mut next) = change(&current, now).map_err(WriteError::Invalid)? else {
-            return Ok(current);
-        };
-        next.version = current.version + 1;
-        next.updated_at = now.max(current.updated_at);
-        update_task(&mut tx, &next, current.version).await?;
-        holdings
-            .admit(&mut tx, self.backend, user, Some(&current), &next)
-            .await?;
-        if next.content.tags != current.content.tags {
-            replace_tags(&mut tx, &next, true).await?;
-        }
-        outbox::append(&mut tx, self.backend, &Event::for_change(Some(&current), Some(&next))).await?;
-        tx.commit().await.context("commit task change")?;
-        self.outbox_signal.notify_one();
-        Ok(next)
+        let (store, user) = (self.clone(), user.clone());
+        self.write(Box::new(move |tx| {
+            Box::pin(async move {
+                let current = store.lock_task(tx, &user, id, if_match).await?;
+                let now = crate::time::now();
+                let Some(mut next) = change(&current, now).map_err(WriteError::Invalid)? else {
+                    return Ok(current);
+                };
+                next.version = current.version + 1;
+                next.updated_at = now.max(current.updated_at);
+                update_task(tx, &next, current.version).await?;
+                holdings.admit(tx, store.backend, &user, Some(&current), &next).await?;
+                if next.content.tags != current.content.tags {
+                    replace_tags(tx, &next, true).await?;
+                }
+                outbox::append(tx, &Event::for_change(Some(&current), Some(&next))).await?;
+                Ok(next)
+            })
+        }))
+        .await
     }
 
     /// Deletes the caller's task and returns what it was.
@@ -147,21 +150,24 @@ impl Store {
         if_match: Option<i64>,
         stop_series: bool,
     ) -> Result<Task, WriteError> {
-        let mut tx = self.writer.begin().await?;
-        let current = self.lock_task(&mut tx, user, id, if_match).await?;
-        if stop_series {
-            super::series::stop(&mut tx, user, current.series.id).await?;
-        }
-        sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2")
-            .bind(id.to_string())
-            .bind(user.as_str())
-            .execute(&mut *tx)
-            .await
-            .context("delete task")?;
-        outbox::append(&mut tx, self.backend, &Event::for_change(Some(&current), None)).await?;
-        tx.commit().await.context("commit task deletion")?;
-        self.outbox_signal.notify_one();
-        Ok(current)
+        let (store, user) = (self.clone(), user.clone());
+        self.write(Box::new(move |tx| {
+            Box::pin(async move {
+                let current = store.lock_task(tx, &user, id, if_match).await?;
+                if stop_series {
+                    super::series::stop(tx, &user, current.series.id).await?;
+                }
+                sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2")
+                    .bind(id.to_string())
+                    .bind(user.as_str())
+                    .execute(&mut **tx)
+                    .await
+                    .context("delete task")?;
+                outbox::append(tx, &Event::for_change(Some(&current), None)).await?;
+                Ok(current)
+            })
+        }))
+        .await
     }
 
     pub(super) async fn lock_task(

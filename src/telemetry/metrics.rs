@@ -41,6 +41,9 @@ pub const REMINDERS_FAILED: &str = "taskstream_reminders_failed_total";
 pub const WEBHOOK_DURATION: &str = "taskstream_webhook_call_duration_seconds";
 pub const DELIVERIES_WAITING: &str = "taskstream_webhook_deliveries_waiting";
 
+pub const STORE_GROUP_WRITES: &str = "taskstream_store_group_commit_writes";
+pub const STORE_GROUP_DURATION: &str = "taskstream_store_group_commit_seconds";
+
 pub const RECURRENCE_CREATED: &str = "taskstream_recurrence_next_created_total";
 pub const RECURRENCE_LATENCY: &str = "taskstream_recurrence_next_latency_seconds";
 
@@ -50,6 +53,8 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 /// Lateness buckets (seconds): reminders aim at well under a second; downtime makes minutes.
 const LATENESS_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 30.0, 60.0, 300.0, 3600.0];
+/// Writes per group commit: up to the writer's batch bound.
+const GROUP_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -64,6 +69,7 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     let handle = PrometheusBuilder::new()
         .set_buckets(LATENCY_BUCKETS)?
         .set_buckets_for_metric(Matcher::Full(REMINDER_LATENESS.into()), LATENESS_BUCKETS)?
+        .set_buckets_for_metric(Matcher::Full(STORE_GROUP_WRITES.into()), GROUP_BUCKETS)?
         .install_recorder()
         .map_err(|e| anyhow::anyhow!("cannot install the metrics recorder: {e}"))?;
     describe();
@@ -151,6 +157,15 @@ fn describe() {
     describe_gauge!(
         DELIVERIES_WAITING,
         "webhook deliveries waiting to be sent or retried (sampled)"
+    );
+    describe_histogram!(
+        STORE_GROUP_WRITES,
+        "task writes committed together in one SQLite transaction (one disk sync)"
+    );
+    describe_histogram!(
+        STORE_GROUP_DURATION,
+        Unit::Seconds,
+        "one SQLite group commit, from BEGIN to the end of COMMIT"
     );
     describe_counter!(RECURRENCE_CREATED, "next occurrences of repeating tasks created");
     describe_histogram!(
@@ -295,6 +310,12 @@ pub fn webhook_call(outcome: &'static str, elapsed: Duration) {
 
 pub fn deliveries_waiting(count: i64) {
     gauge!(DELIVERIES_WAITING).set(count as f64);
+}
+
+/// SQLite's writer committed `writes` task writes together in `elapsed`.
+pub fn group_commit(writes: usize, elapsed: Duration) {
+    histogram!(STORE_GROUP_WRITES).record(writes as f64);
+    histogram!(STORE_GROUP_DURATION).record(elapsed.as_secs_f64());
 }
 
 /// A next occurrence was created `latency` after its predecessor was completed.

@@ -268,7 +268,7 @@ async fn set_status(
             id,
             headers::if_match(headers)?,
             state.quotas.holdings,
-            |current, now| {
+            move |current, now| {
                 Ok((current.status != status).then(|| Task {
                     status,
                     completed_at: (status == Status::Completed).then_some(now),
