@@ -64,7 +64,7 @@ mod tests {
         ));
         assert!(!is_outage(&anyhow::Error::new(sqlx::Error::RowNotFound)));
         assert!(!is_outage(&anyhow::anyhow!("not a database error")));
-        assert!(is_outage(&anyhow::anyhow!("commit failed").context(Unavailable)));
+        assert!(is_outage(&anyhow::Error::new(Unavailable).context("commit failed")));
         for code in [5, 517, 6, 10, 3338] {
             assert!(sqlite_outage(code), "{code}");
         }

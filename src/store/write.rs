@@ -134,11 +134,10 @@ impl CommitFailure {
     }
 
     fn into_error(self) -> WriteError {
-        let error = anyhow!("{}", self.message);
         WriteError::Database(if self.outage {
-            error.context(super::fault::Unavailable)
+            anyhow::Error::new(super::fault::Unavailable).context(self.message)
         } else {
-            error
+            anyhow!("{}", self.message)
         })
     }
 }
