@@ -4,12 +4,10 @@ use std::time::Duration;
 
 /// p50, p95, p99 and max of `samples`, in milliseconds.
 pub fn percentiles(samples: &[Duration]) -> String {
-    if samples.is_empty() {
+    let Some(sorted) = sorted(samples) else {
         return "no samples".into();
-    }
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    let at = |q: f64| sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0;
+    };
+    let at = |q| quantile_ms(&sorted, q);
     format!(
         "p50={:.2}ms p95={:.2}ms p99={:.2}ms max={:.2}ms",
         at(0.50),
@@ -17,4 +15,19 @@ pub fn percentiles(samples: &[Duration]) -> String {
         at(0.99),
         at(1.0)
     )
+}
+
+/// `samples` in ascending order; None when there are none.
+pub fn sorted(samples: &[Duration]) -> Option<Vec<Duration>> {
+    if samples.is_empty() {
+        return None;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    Some(sorted)
+}
+
+/// The `q` quantile (0–1; 1 is the maximum) of non-empty, ascending `sorted`, in milliseconds.
+pub fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
+    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }

@@ -5,12 +5,18 @@
 //!   bench e2e      --url U --token T --rate R --seconds S --database-url D
 //!                                     API 2xx → audit consumer's committed row, per task
 //!   bench pipeline --database-url D --brokers B --events N  relay and consumer throughput
+//!   bench ramp     --url U --token T [--token T2 …] --capacity C --database-url D [--server-pid P]
+//!                                     open-loop creates stepped to 3× capacity, drain, SIGTERM
+//!   bench drain    --database-url D   time for the outbox and the audit role to catch up
 //!
 //! Latencies are measured from each request's *scheduled* start, so a stalled server
 //! cannot hide queueing delay (no coordinated omission).
 
-#[path = "support/mod.rs"]
+#[path = "../support/mod.rs"]
 mod support;
+
+mod open_loop;
+mod ramp;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,6 +31,7 @@ use taskstream::roles::relay::{Relay, RelaySettings};
 use taskstream::store::{Holdings, Store};
 use tokio_util::sync::CancellationToken;
 
+use open_loop::{body, open_loop, word, Target};
 use support::percentiles;
 
 #[derive(Parser)]
@@ -89,6 +96,10 @@ enum Bench {
         #[arg(long)]
         database_url: String,
     },
+    /// Creates stepped from below to beyond capacity: sheds, latencies, drain, SIGTERM.
+    Ramp(ramp::RampArgs),
+    /// Waits until the relay and the audit role have caught up with the outbox.
+    Drain(ramp::DrainArgs),
     Pipeline {
         #[arg(long)]
         database_url: String,
@@ -111,7 +122,7 @@ async fn main() -> anyhow::Result<()> {
             rate,
             seconds,
         } => {
-            let run = open_loop(&url, &token, rate, seconds).await;
+            let run = open_loop(&Target::new(&url, vec![token])?, f64::from(rate), f64::from(seconds), 0).await;
             println!("http-create rate={rate}/s {}", run.summary());
         }
         Bench::Search {
@@ -143,6 +154,8 @@ async fn main() -> anyhow::Result<()> {
         } => {
             recurrence_bench(&url, &token, &database_url, tasks, rate).await?;
         }
+        Bench::Ramp(args) => ramp::ramp(args).await?,
+        Bench::Drain(args) => ramp::drain(args).await?,
         Bench::Pipeline {
             database_url,
             brokers,
@@ -153,108 +166,6 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-const WORDS: [&str; 16] = [
-    "garden",
-    "invoice",
-    "dentist",
-    "groceries",
-    "laundry",
-    "meeting",
-    "passport",
-    "birthday",
-    "report",
-    "plumber",
-    "insurance",
-    "homework",
-    "recycling",
-    "gym",
-    "library",
-    "taxes",
-];
-
-fn body(i: u64) -> serde_json::Value {
-    let w = |n: u64| WORDS[(n % WORDS.len() as u64) as usize];
-    let priority = ["low", "medium", "high", "urgent"][(i % 4) as usize];
-    json!({
-        "title": format!("{} {} {i}", w(i), w(i / 7)),
-        "description": format!("remember the {} and the {}", w(i / 3), w(i / 11)),
-        "priority": priority,
-        "tags": [w(i / 5)],
-        "due_at": "2031-01-01T09:00:00+01:00",
-    })
-}
-
-struct Run {
-    latencies: Vec<Duration>,
-    errors: u64,
-    elapsed: Duration,
-    /// (task id, instant of the 2xx) for e2e.
-    created: Vec<(String, chrono::DateTime<chrono::Utc>)>,
-}
-
-impl Run {
-    fn summary(&self) -> String {
-        let ok = self.latencies.len();
-        format!(
-            "ok={ok} errors={} achieved={:.0}/s {}",
-            self.errors,
-            ok as f64 / self.elapsed.as_secs_f64(),
-            percentiles(&self.latencies)
-        )
-    }
-}
-
-/// POSTs tasks at `rate` per second for `seconds`, each timed from its scheduled start.
-async fn open_loop(url: &str, token: &str, rate: u32, seconds: u32) -> Run {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(512)
-        .build()
-        .expect("client");
-    let total = u64::from(rate) * u64::from(seconds);
-    let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
-    let start = Instant::now();
-    let endpoint = format!("{url}/api/v1/tasks");
-    let mut handles = Vec::with_capacity(total as usize);
-    for i in 0..total {
-        let scheduled = start + interval.mul_f64(i as f64);
-        tokio::time::sleep_until(scheduled.into()).await;
-        let (client, endpoint, token) = (client.clone(), endpoint.clone(), token.to_owned());
-        handles.push(tokio::spawn(async move {
-            let response = client.post(&endpoint).bearer_auth(token).json(&body(i)).send().await;
-            let done = Instant::now();
-            match response {
-                Ok(r) if r.status().as_u16() == 201 => {
-                    let at = chrono::Utc::now();
-                    let id = r
-                        .json::<serde_json::Value>()
-                        .await
-                        .ok()
-                        .and_then(|v| v["id"].as_str().map(str::to_owned));
-                    Ok((done - scheduled, id.map(|id| (id, at))))
-                }
-                _ => Err(()),
-            }
-        }));
-    }
-    let mut run = Run {
-        latencies: Vec::new(),
-        errors: 0,
-        elapsed: Duration::ZERO,
-        created: Vec::new(),
-    };
-    for handle in handles {
-        match handle.await {
-            Ok(Ok((latency, created))) => {
-                run.latencies.push(latency);
-                run.created.extend(created);
-            }
-            _ => run.errors += 1,
-        }
-    }
-    run.elapsed = start.elapsed();
-    run
 }
 
 async fn search(url: &str, token: &str, tasks: u32, seconds: u32) -> anyhow::Result<()> {
@@ -278,7 +189,7 @@ async fn search(url: &str, token: &str, tasks: u32, seconds: u32) -> anyhow::Res
     let deadline = Instant::now() + Duration::from_secs(u64::from(seconds));
     let mut i = 0usize;
     while Instant::now() < deadline {
-        let q = WORDS[i % WORDS.len()];
+        let q = word(i);
         let query = if i % 2 == 0 {
             format!("q={q}")
         } else {
@@ -304,14 +215,15 @@ async fn search(url: &str, token: &str, tasks: u32, seconds: u32) -> anyhow::Res
 }
 
 async fn e2e(url: &str, token: &str, rate: u32, seconds: u32, database_url: &str) -> anyhow::Result<()> {
-    let run = open_loop(url, token, rate, seconds).await;
+    let target = Target::new(url, vec![token.to_owned()])?;
+    let run = open_loop(&target, f64::from(rate), f64::from(seconds), 0).await;
     println!("api rate={rate}/s {}", run.summary());
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(database_url).await?;
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut latencies = Vec::new();
     let mut missing = 0usize;
-    for (id, created_at) in &run.created {
+    for (id, created_at) in run.created() {
         loop {
             let row: Option<(String,)> =
                 sqlx::query_as("SELECT recorded_at FROM audit_log WHERE task_id = $1 AND event_type = 'task.created'")
@@ -320,7 +232,7 @@ async fn e2e(url: &str, token: &str, rate: u32, seconds: u32, database_url: &str
                     .await?;
             if let Some((recorded,)) = row {
                 let recorded = taskstream::time::parse(&recorded).ok_or_else(|| anyhow::anyhow!("bad time"))?;
-                latencies.push((recorded - *created_at).to_std().unwrap_or_default());
+                latencies.push((recorded - created_at).to_std().unwrap_or_default());
                 break;
             }
             if Instant::now() > deadline {
