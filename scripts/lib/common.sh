@@ -167,3 +167,10 @@ start_tansu() {
     warn "Tansu did not report ready within 10 s; see $dir/broker.log"
     echo "$pid"
 }
+
+# Bearer tokens of N users (default 64) for the wrk create script, comma-separated: creates
+# spread over users so no one user's rate limit or quota count shapes a throughput figure.
+bench_tokens() { # binary [count] [user prefix]
+    local bin="$1" count="${2:-64}" prefix="${3:-wrk}"
+    for u in $(seq 1 "$count"); do "$bin" token --user "$prefix-$u"; done | paste -sd,
+}

@@ -7,7 +7,6 @@ use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
 use super::idempotency::{self, Claim};
-use super::outbox;
 use super::rows::{Bind, TaskRow, TASK_COLUMNS};
 use super::{Holdings, IdempotencyRequest, Store, StoredResponse};
 use crate::domain::{FieldError, NewTask, Task, UserId};
@@ -65,7 +64,7 @@ impl Store {
                 if let Some(request) = &idempotency {
                     match idempotency::claim(tx, &user, request).await? {
                         Claim::New => {}
-                        Claim::Replay(response) => return Ok(CreateOutcome::Replayed(response)),
+                        Claim::Replay(response) => return Ok((CreateOutcome::Replayed(response), Vec::new())),
                         Claim::Mismatch => return Err(WriteError::IdempotencyMismatch),
                         Claim::InFlight => return Err(WriteError::IdempotencyInFlight),
                     }
@@ -74,11 +73,11 @@ impl Store {
                 insert_task(tx, &task).await?;
                 holdings.admit(tx, store.backend, &user, None, &task).await?;
                 replace_tags(tx, &task, false).await?;
-                outbox::append(tx, &Event::for_change(None, Some(&task))).await?;
                 if let Some(request) = &idempotency {
                     idempotency::complete(tx, &user, request, &render(&task)).await?;
                 }
-                Ok(CreateOutcome::Created(Box::new(task)))
+                let events = Event::for_change(None, Some(&task));
+                Ok((CreateOutcome::Created(Box::new(task)), events))
             })
         }))
         .await
@@ -123,7 +122,7 @@ impl Store {
                 let current = store.lock_task(tx, &user, id, if_match).await?;
                 let now = crate::time::now();
                 let Some(mut next) = change(&current, now).map_err(WriteError::Invalid)? else {
-                    return Ok(current);
+                    return Ok((current, Vec::new()));
                 };
                 next.version = current.version + 1;
                 next.updated_at = now.max(current.updated_at);
@@ -132,8 +131,8 @@ impl Store {
                 if next.content.tags != current.content.tags {
                     replace_tags(tx, &next, true).await?;
                 }
-                outbox::append(tx, &Event::for_change(Some(&current), Some(&next))).await?;
-                Ok(next)
+                let events = Event::for_change(Some(&current), Some(&next));
+                Ok((next, events))
             })
         }))
         .await
@@ -163,8 +162,8 @@ impl Store {
                     .execute(&mut **tx)
                     .await
                     .context("delete task")?;
-                outbox::append(tx, &Event::for_change(Some(&current), None)).await?;
-                Ok(current)
+                let events = Event::for_change(Some(&current), None);
+                Ok((current, events))
             })
         }))
         .await

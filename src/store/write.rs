@@ -18,8 +18,10 @@ use sqlx::{AnyPool, Executor};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
+use super::outbox;
 use super::wake::Wake;
 use super::{Store, Tx, WriteError};
+use crate::events::Event;
 use crate::telemetry::trace::TraceContext;
 
 /// The most writes one group commit holds.
@@ -27,8 +29,17 @@ const MAX_BATCH: usize = 256;
 /// Writes that may wait for the writer task (the API's admission control bounds them first).
 const QUEUE: usize = 4_096;
 
-/// What a write does inside its transaction; it returns its result or why it must not commit.
-pub(super) type Work<T> = Box<dyn for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, WriteError>> + Send>;
+/// What a write does inside its transaction: it returns its result and the events its change
+/// makes (which [`Store::write`] appends to the outbox), or why it must not commit.
+pub(super) type Work<T> =
+    Box<dyn for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<(T, Vec<Event>), WriteError>> + Send>;
+
+/// Runs `work` in `tx` and appends its events to the outbox.
+async fn apply<T>(tx: &mut Tx, work: Work<T>) -> Result<T, WriteError> {
+    let (value, events) = work(tx).await?;
+    outbox::append(tx, &events).await?;
+    Ok(value)
+}
 
 /// A write waiting for the writer task, its result type erased.
 trait Pending: Send {
@@ -93,8 +104,8 @@ impl<T: Send + 'static> Pending for Write<T> {
                     return Ran::nothing();
                 }
                 let result = match trace {
-                    Some(trace) => trace.scope(work(tx)).await,
-                    None => work(tx).await,
+                    Some(trace) => trace.scope(apply(tx, work)).await,
+                    None => apply(tx, work).await,
                 };
                 // A caller that gave up meanwhile is never told, so its write must not stay.
                 let keep = result.is_ok() && !answer.is_closed();
@@ -179,8 +190,9 @@ impl GroupCommit {
 }
 
 impl Store {
-    /// Runs `work` as one atomic write and wakes the relays once it has committed. Whatever
-    /// `work` wrote is kept only when it returns `Ok`.
+    /// Runs `work` as one atomic write with the events it returns appended to the outbox, and
+    /// wakes the relays once it has committed. Whatever `work` wrote is kept only when it
+    /// returns `Ok`.
     ///
     /// # Errors
     /// What `work` returns, or a database failure (an outage is recognisable by
@@ -190,7 +202,7 @@ impl Store {
             Some(group) => group.submit(work).await,
             None => {
                 let mut tx = self.writer.begin().await?;
-                let value = work(&mut tx).await?;
+                let value = apply(&mut tx, work).await?;
                 tx.commit().await?;
                 self.wake.outbox_written();
                 Ok(value)
@@ -273,6 +285,10 @@ fn settle(ran: Vec<Ran>, commit: &Result<(), CommitFailure>) -> Vec<(bool, Answe
 /// Runs `job` inside a savepoint (none when it is `alone` in its group: then the whole
 /// transaction is its own, and rolling back an unkept write is the commit of nothing). An
 /// error means the transaction can no longer be trusted.
+///
+/// A kept write's savepoint is left open rather than released: the savepoints nest, COMMIT
+/// keeps them all, and `ROLLBACK TO` names the latest one of that name, so each write costs
+/// one extra statement (every statement is a round trip to SQLite's worker thread).
 async fn run_in_savepoint(tx: &mut Tx, job: Job, alone: bool) -> Result<Ran, (Ran, CommitFailure)> {
     if alone {
         return Ok(job.run(tx).await);
@@ -282,16 +298,14 @@ async fn run_in_savepoint(tx: &mut Tx, job: Job, alone: bool) -> Result<Ran, (Ra
         return Err((Ran::failed(job, &failure), failure));
     }
     let ran = job.run(tx).await;
-    let end = if ran.keep {
-        "RELEASE SAVEPOINT write"
-    } else {
-        "ROLLBACK TO SAVEPOINT write; RELEASE SAVEPOINT write"
-    };
-    match (&mut **tx).execute(end).await {
+    if ran.keep {
+        return Ok(ran);
+    }
+    match (&mut **tx).execute("ROLLBACK TO SAVEPOINT write").await {
         Ok(_) => Ok(ran),
         Err(error) => Err((
             ran,
-            CommitFailure::new(&anyhow::Error::new(error).context("close a savepoint")),
+            CommitFailure::new(&anyhow::Error::new(error).context("roll back a savepoint")),
         )),
     }
 }
@@ -330,7 +344,7 @@ mod tests {
                     .execute(&mut **tx)
                     .await?;
                 if keep {
-                    Ok(name)
+                    Ok((name, Vec::new()))
                 } else {
                     Err(WriteError::NotFound)
                 }
