@@ -173,7 +173,7 @@ start_tansu() {
 # suites that are not nextest's (the chaos run), so that summarise_junit counts them too.
 junit_case() {
     python3 - "$@" <<'PY'
-import sys
+import re, sys
 from xml.sax.saxutils import escape, quoteattr
 path, suite, case, secs, status, output = sys.argv[1:7]
 try:
@@ -181,6 +181,8 @@ try:
         tail = "".join(f.readlines()[-60:])
 except OSError as error:
     tail = f"(no output: {error})"
+# XML cannot hold terminal colours or other control characters.
+tail = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", re.sub(r"\x1b\[[0-9;]*m", "", tail))
 failed = status != "0"
 body = f'<failure message={quoteattr(f"exit status {status}")}>{escape(tail)}</failure>' if failed else ""
 with open(path, "w") as f:
