@@ -28,6 +28,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use clap::{Parser, ValueEnum};
 
 /// Which database the run uses.
@@ -236,8 +237,7 @@ async fn chaos(
         Duration::from_secs(args.drain_timeout_secs),
     )
     .await;
-    let evidence = verify::Evidence::gather(expected, database, broker, &poison, receiver, load.problems()).await?;
-    let verdict = verify::judge(&evidence);
+    let evidence = verify::Evidence::gather(expected, database, broker, &poison, receiver, load.problems()).await;
     println!();
     println!("==> chaos run: backend {:?}, seed {seed}", args.backend);
     println!("{}", load.summary(load_time));
@@ -252,6 +252,8 @@ async fn chaos(
         Ok(took) => println!("drained {:.0} s after the load and faults", took.as_secs_f64()),
         Err(left) => println!("NOT DRAINED within {} s: {left}", args.drain_timeout_secs),
     }
+    // What was seen so far is printed even when the checks cannot be made.
+    let verdict = verify::judge(&evidence.context("cannot gather the evidence for the checks")?);
     for line in &verdict.lines {
         println!("{line}");
     }
