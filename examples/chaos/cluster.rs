@@ -177,7 +177,12 @@ impl Cluster {
             ]
             .map(str::to_owned)
             .to_vec(),
-            env: vec![],
+            // The group coordinator's decisions (members dropped for a missed heartbeat, a new
+            // leader) stay in the run's folder: they explain a group that stops consuming.
+            env: vec![(
+                "RUST_LOG".to_owned(),
+                "error,tansu_broker::coordinator::group=info".to_owned(),
+            )],
             dir: broker_dir,
             log: logs.join("broker.log"),
         };

@@ -28,6 +28,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use clap::{Parser, ValueEnum};
 
 /// Which database the run uses.
@@ -103,6 +104,10 @@ pub struct Args {
     /// Keep the PostgreSQL database after the run.
     #[arg(long)]
     pub keep_database: bool,
+    /// Longest the whole run may take (0: no limit); when it runs out the run stops, tears
+    /// everything down and fails.
+    #[arg(long, default_value_t = 0)]
+    pub timeout_secs: u64,
 }
 
 static STARTED: OnceLock<Instant> = OnceLock::new();
@@ -116,6 +121,7 @@ pub fn say(line: impl std::fmt::Display) {
 #[tokio::main]
 async fn main() -> ExitCode {
     STARTED.get_or_init(Instant::now);
+    die_with_parent();
     sqlx::any::install_default_drivers();
     let args = Args::parse();
     match run(args).await {
@@ -156,11 +162,34 @@ async fn with_database(args: &Args, seed: u64, database: &Arc<database::RunDatab
             chaos(args, seed, &cluster, database, &broker, &receiver).await
         } => outcome,
         () = interrupted() => Err(anyhow::anyhow!("interrupted")),
+        () = out_of_time(args.timeout_secs) => Err(anyhow::anyhow!("ran out of its {} s (--timeout-secs)", args.timeout_secs)),
     };
     supervisor.abort();
     cluster.stop();
     receiver.down().await;
     outcome
+}
+
+/// The harness is told to stop (SIGTERM) when the process that started it ends, even by
+/// SIGKILL: a killed `scripts/chaos` or test run leaves no run behind.
+fn die_with_parent() {
+    // SAFETY: prctl and getppid only set and read this process's own attributes.
+    unsafe {
+        let parent = libc::getppid();
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+        // The parent may have ended before the prctl: then nobody would tell us.
+        if libc::getppid() != parent {
+            libc::raise(libc::SIGTERM);
+        }
+    }
+}
+
+/// Never, when `secs` is 0.
+async fn out_of_time(secs: u64) {
+    if secs == 0 {
+        std::future::pending::<()>().await;
+    }
+    tokio::time::sleep(Duration::from_secs(secs)).await;
 }
 
 /// SIGINT or SIGTERM.
@@ -208,8 +237,7 @@ async fn chaos(
         Duration::from_secs(args.drain_timeout_secs),
     )
     .await;
-    let evidence = verify::Evidence::gather(expected, database, broker, &poison, receiver, load.problems()).await?;
-    let verdict = verify::judge(&evidence);
+    let evidence = verify::Evidence::gather(expected, database, broker, &poison, receiver, load.problems()).await;
     println!();
     println!("==> chaos run: backend {:?}, seed {seed}", args.backend);
     println!("{}", load.summary(load_time));
@@ -224,6 +252,8 @@ async fn chaos(
         Ok(took) => println!("drained {:.0} s after the load and faults", took.as_secs_f64()),
         Err(left) => println!("NOT DRAINED within {} s: {left}", args.drain_timeout_secs),
     }
+    // What was seen so far is printed even when the checks cannot be made.
+    let verdict = verify::judge(&evidence.context("cannot gather the evidence for the checks")?);
     for line in &verdict.lines {
         println!("{line}");
     }

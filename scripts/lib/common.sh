@@ -174,3 +174,28 @@ bench_tokens() { # binary [count] [user prefix]
     local bin="$1" count="${2:-64}" prefix="${3:-wrk}"
     for u in $(seq 1 "$count"); do "$bin" token --user "$prefix-$u"; done | paste -sd,
 }
+
+# Writes a JUnit report FILE holding one test case CASE of suite SUITE that took SECS seconds:
+# passed when STATUS is 0, else failed with the last 60 lines of the text file OUTPUT. For the
+# suites that are not nextest's (the chaos run), so that summarise_junit counts them too.
+junit_case() {
+    python3 - "$@" <<'PY'
+import re, sys
+from xml.sax.saxutils import escape, quoteattr
+path, suite, case, secs, status, output = sys.argv[1:7]
+try:
+    with open(output, errors="replace") as f:
+        tail = "".join(f.readlines()[-60:])
+except OSError as error:
+    tail = f"(no output: {error})"
+# XML cannot hold terminal colours or other control characters.
+tail = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", re.sub(r"\x1b\[[0-9;]*m", "", tail))
+failed = status != "0"
+body = f'<failure message={quoteattr(f"exit status {status}")}>{escape(tail)}</failure>' if failed else ""
+with open(path, "w") as f:
+    f.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    f.write(f'<testsuites><testsuite name={quoteattr(suite)} tests="1" failures="{int(failed)}">')
+    f.write(f'<testcase classname={quoteattr(suite)} name={quoteattr(case)} time="{secs}">{body}</testcase>')
+    f.write("</testsuite></testsuites>\n")
+PY
+}

@@ -164,6 +164,20 @@ impl ClientContext for CommitOnRevoke {
     }
 }
 
+/// A member without an instance id is dropped after this long without a heartbeat: a crashed
+/// process's partitions go to the others after 10 s.
+const DYNAMIC_SESSION: Duration = Duration::from_secs(10);
+
+/// A static member (`group.instance.id`) gets its partitions back when it restarts, so its
+/// session need not be short to make a crash cheap; it must instead outlast a broker restart
+/// (stop, pause, start, librdkafka's reconnect backoff of up to 10 s). With 10 s a restart of
+/// Tansu 0.6.0 expired every member of a static group, and the group then never formed again:
+/// the expired leader stays the group's leader (`Inner<Formed>::missed_heartbeat` drops the member
+/// but not the leadership, and the controller skips the step that would clear it for static
+/// members), so every member's SyncGroup is refused with RebalanceInProgress until the broker
+/// restarts once more. 45 s is Kafka's default session timeout. KAFKA_PROPERTIES can change it.
+const STATIC_SESSION: Duration = Duration::from_secs(45);
+
 /// How often the client reports statistics (lag) while metrics are on.
 const STATISTICS_EVERY: Duration = Duration::from_secs(5);
 
@@ -217,7 +231,7 @@ pub async fn run<H: Handler>(
             },
         )
         .set("fetch.wait.max.ms", kafka.settings().fetch_wait_max_ms.to_string())
-        .set("session.timeout.ms", "10000")
+        .set("session.timeout.ms", DYNAMIC_SESSION.as_millis().to_string())
         .set("heartbeat.interval.ms", "1000")
         // A subscribed topic created after the subscription is noticed at the next metadata
         // refresh: every 10 s rather than librdkafka's 5 minutes.
@@ -228,6 +242,7 @@ pub async fn run<H: Handler>(
         // Tansu 0.6.0, which can leave a group with an empty assignment after a crash when a
         // new member replaces a dead leader, never gets there).
         config.set("group.instance.id", format!("{instance}-{}", handler.name()));
+        config.set("session.timeout.ms", STATIC_SESSION.as_millis().to_string());
     }
     if metrics::enabled() {
         config.set("statistics.interval.ms", STATISTICS_EVERY.as_millis().to_string());
