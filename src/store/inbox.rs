@@ -8,12 +8,18 @@ use super::Store;
 pub type Tx = Transaction<'static, Any>;
 
 impl Store {
-    /// A write transaction for a consumer's effect.
+    /// A write transaction for a consumer's effect. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads before it writes fails with
+    /// SQLITE_BUSY when another process committed in between, instead of waiting its turn.
     ///
     /// # Errors
     /// A database failure.
     pub async fn begin(&self) -> anyhow::Result<Tx> {
-        self.writer.begin().await.context("begin transaction")
+        match self.backend {
+            super::Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            super::Backend::Postgres => self.writer.begin().await,
+        }
+        .context("begin transaction")
     }
 
     /// Records that `consumer` applies `event_id` in `tx`; false when it already did.

@@ -133,7 +133,7 @@ impl Store {
         if due.is_empty() {
             return Ok(FireReport::default());
         }
-        let mut tx = self.writer.begin().await.context("begin firing")?;
+        let mut tx = self.begin().await.context("begin firing")?;
         let mut report = FireReport::default();
         let mut events = Vec::new();
         let mut lateness = Vec::new();

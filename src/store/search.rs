@@ -66,7 +66,7 @@ impl Store {
             if rows.is_empty() {
                 return Ok(filled);
             }
-            let mut tx = self.writer.begin().await?;
+            let mut tx = self.begin().await?;
             for (id, user, title, description) in &rows {
                 sqlx::query("UPDATE tasks SET words = $1 WHERE id = $2")
                     .bind(document(user, title, description))
