@@ -84,16 +84,35 @@ impl Run {
         self.created().count() as f64 / self.elapsed.as_secs_f64()
     }
 
-    /// Created, failed (anything else), the achieved rate and the 2xx latencies.
+    /// Created, failed (anything else, by status), the achieved rate and the 2xx latencies.
     pub fn summary(&self) -> String {
         let ok = self.latencies(is_created);
         format!(
-            "ok={} errors={} achieved={:.0}/s {}",
+            "ok={} errors={}{} achieved={:.0}/s {}",
             ok.len(),
             self.outcomes.len() - ok.len(),
+            self.refusals(),
             self.achieved(),
             crate::support::percentiles(&ok)
         )
+    }
+
+    /// The answers other than 2xx, counted by status (`unanswered` for none), e.g. ` (503: 12)`.
+    fn refusals(&self) -> String {
+        let mut counts = std::collections::BTreeMap::<String, usize>::new();
+        for outcome in &self.outcomes {
+            let key = match &outcome.answer {
+                Answer::Created { .. } => continue,
+                Answer::Refused { status, .. } => status.to_string(),
+                Answer::Unanswered(_) => "unanswered".to_owned(),
+            };
+            *counts.entry(key).or_default() += 1;
+        }
+        if counts.is_empty() {
+            return String::new();
+        }
+        let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+        format!(" ({})", parts.join(", "))
     }
 }
 
