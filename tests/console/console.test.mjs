@@ -4,7 +4,7 @@
 // a stale edit rolled back, deletion, a reminder as a browser notification, accessibility
 // (axe-core), phone width and dark mode. Screenshots go to $CONSOLE_SCREENSHOTS.
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -97,6 +97,16 @@ async function openForm(tab) {
   await field(tab, "Title").waitFor({ timeout: UI_MS });
 }
 
+/** Keeps the server's log beside the screenshots and shows its warnings and errors, so a
+ * failure that crossed the broker or a role can be explained from the test's own output. */
+function keepServerLog(log) {
+  mkdirSync(SHOTS, { recursive: true });
+  writeFileSync(join(SHOTS, "server.log"), `${log.join("\n")}\n`);
+  const problems = log.filter((line) => /"level":"(WARN|ERROR)"/.test(line)).slice(-40);
+  console.log(`server log: ${join(SHOTS, "server.log")}; its last ${problems.length} warnings and errors:`);
+  for (const line of problems) console.log(`  ${line.slice(0, 400)}`);
+}
+
 async function shot(tab, name) {
   mkdirSync(SHOTS, { recursive: true });
   await tab.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -117,6 +127,7 @@ describe("web console", { timeout: 150000 }, () => {
     await browser?.close();
     await server?.stop();
     console.log(`screenshots: ${SHOTS}`);
+    if (server) keepServerLog(server.log);
   });
 
   it("loads small and fast, signs in locally and keeps the token out of the URL", async () => {
