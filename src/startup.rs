@@ -45,17 +45,10 @@ pub async fn open_store(common: &CommonSettings) -> anyhow::Result<Store> {
             "sealed webhook secrets stored in the clear by an earlier version"
         );
     }
-    if let Some(file) = sqlite_file(&url) {
+    if let Some(file) = crate::store::sqlite_file(&url) {
         crate::private_files::private_file(&file)?;
     }
     Ok(store)
-}
-
-/// The database file of a `sqlite:` URL (not an in-memory one).
-fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
 }
 
 /// Which parts run in this process.

@@ -5,9 +5,11 @@
 /// timeout, a lost connection, I/O, SQLite's busy/locked, PostgreSQL's connection,
 /// serialisation, shutdown and resource classes.
 pub fn is_outage(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .any(|cause| cause.is::<Unavailable>() || cause.downcast_ref::<sqlx::Error>().is_some_and(sqlx_outage))
+    error.chain().any(|cause| {
+        cause.is::<Unavailable>()
+            || cause.downcast_ref::<sqlx::Error>().is_some_and(sqlx_outage)
+            || cause.downcast_ref::<rusqlite::Error>().is_some_and(rusqlite_outage)
+    })
 }
 
 /// Marks an error as an outage when the database's own error could not travel with it (one
@@ -32,6 +34,14 @@ fn sqlx_outage(error: &sqlx::Error) -> bool {
                 postgres_outage(&code)
             }
         }
+        _ => false,
+    }
+}
+
+/// The group writer's own SQLite connection (see sqlite_writer.rs).
+fn rusqlite_outage(error: &rusqlite::Error) -> bool {
+    match error {
+        rusqlite::Error::SqliteFailure(failure, _) => u32::try_from(failure.extended_code).is_ok_and(sqlite_outage),
         _ => false,
     }
 }
@@ -65,6 +75,10 @@ mod tests {
         assert!(!is_outage(&anyhow::Error::new(sqlx::Error::RowNotFound)));
         assert!(!is_outage(&anyhow::anyhow!("not a database error")));
         assert!(is_outage(&anyhow::Error::new(Unavailable).context("commit failed")));
+        let busy = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(517), None);
+        assert!(is_outage(&anyhow::Error::new(busy).context("begin")));
+        let constraint = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(2067), None);
+        assert!(!is_outage(&anyhow::Error::new(constraint)));
         for code in [5, 517, 6, 10, 3338] {
             assert!(sqlite_outage(code), "{code}");
         }

@@ -3,8 +3,9 @@
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
-use sqlx::{Any, Transaction};
 
+use super::rows::Bind;
+use super::sql::{fetch_one, Exec};
 use crate::domain::UserId;
 
 /// A request that carried an Idempotency-Key header.
@@ -42,34 +43,34 @@ pub(super) enum Claim {
 
 /// Claims the key for this transaction. On PostgreSQL a concurrent first request holds the
 /// row until it commits, so the insert waits and then sees its finished response.
-pub(super) async fn claim(
-    tx: &mut Transaction<'static, Any>,
-    user: &UserId,
-    request: &IdempotencyRequest,
-) -> anyhow::Result<Claim> {
-    let inserted = sqlx::query(
-        "INSERT INTO idempotency_keys (user_id, idempotency_key, request_hash, created_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, idempotency_key) DO NOTHING",
-    )
-    .bind(user.as_str())
-    .bind(&request.key)
-    .bind(&request.request_hash)
-    .bind(crate::time::format(crate::time::now()))
-    .execute(&mut **tx)
-    .await
-    .context("claim idempotency key")?;
-    if inserted.rows_affected() == 1 {
+pub(super) async fn claim(tx: &mut dyn Exec, user: &UserId, request: &IdempotencyRequest) -> anyhow::Result<Claim> {
+    let binds = [
+        Bind::Text(user.as_str().to_owned()),
+        Bind::Text(request.key.clone()),
+        Bind::Text(request.request_hash.clone()),
+        Bind::Text(crate::time::format(crate::time::now())),
+    ];
+    let inserted = tx
+        .execute(
+            "INSERT INTO idempotency_keys (user_id, idempotency_key, request_hash, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, idempotency_key) DO NOTHING",
+            &binds,
+        )
+        .await
+        .context("claim idempotency key")?;
+    if inserted == 1 {
         return Ok(Claim::New);
     }
-    let (hash, status, body): (String, Option<i64>, Option<String>) = sqlx::query_as(
+    let record = fetch_one(
+        tx,
         "SELECT request_hash, response_status, response_body FROM idempotency_keys \
          WHERE user_id = $1 AND idempotency_key = $2",
+        &binds[..2],
     )
-    .bind(user.as_str())
-    .bind(&request.key)
-    .fetch_one(&mut **tx)
     .await
     .context("read idempotency key")?;
+    let mut columns = record.columns();
+    let (hash, status, body) = (columns.text()?, columns.opt_int()?, columns.opt_text()?);
     Ok(match (hash == request.request_hash, status, body) {
         (false, _, _) => Claim::Mismatch,
         (true, Some(status), Some(body)) => Claim::Replay(StoredResponse {
@@ -81,20 +82,22 @@ pub(super) async fn claim(
 }
 
 pub(super) async fn complete(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut dyn Exec,
     user: &UserId,
     request: &IdempotencyRequest,
     response: &StoredResponse,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    let binds = [
+        Bind::Int(i64::from(response.status)),
+        Bind::Text(response.body.clone()),
+        Bind::Text(user.as_str().to_owned()),
+        Bind::Text(request.key.clone()),
+    ];
+    tx.execute(
         "UPDATE idempotency_keys SET response_status = $1, response_body = $2 \
          WHERE user_id = $3 AND idempotency_key = $4",
+        &binds,
     )
-    .bind(i64::from(response.status))
-    .bind(&response.body)
-    .bind(user.as_str())
-    .bind(&request.key)
-    .execute(&mut **tx)
     .await
     .context("store idempotent response")?;
     Ok(())

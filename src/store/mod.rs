@@ -20,6 +20,8 @@ mod reminders;
 mod rows;
 pub mod search;
 mod series;
+mod sql;
+mod sqlite_writer;
 mod tasks;
 mod wake;
 mod webhooks;
@@ -57,7 +59,7 @@ pub struct Store {
     backend: Backend,
     /// Raised after every commit that wrote outbox rows, so the relays wake at once.
     wake: wake::Wake,
-    /// SQLite's group commit of task writes; `None` on PostgreSQL.
+    /// SQLite's group commit of task writes; `None` on PostgreSQL (and in-memory SQLite).
     group: Option<write::GroupCommit>,
     /// Seals webhook secrets at rest; without it they can be neither written nor read.
     sealer: Option<Arc<crate::sealing::Sealer>>,
@@ -85,7 +87,10 @@ impl Store {
             Backend::Postgres => reader.clone(),
         };
         let wake = wake::Wake::new(url, backend, &writer);
-        let group = (backend == Backend::Sqlite).then(|| write::GroupCommit::start(writer.clone(), wake.clone()));
+        let group = sqlite_file(url).map(|path| {
+            let file = write::WriterFile { path, sync };
+            write::GroupCommit::start(writer.clone(), file, wake.clone())
+        });
         Ok(Self {
             reader,
             writer,
@@ -152,6 +157,13 @@ impl Store {
         self.reader.close().await;
         self.writer.close().await;
     }
+}
+
+/// The database file of a `sqlite:` URL (not an in-memory one).
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
 }
 
 /// How SQLite's writer makes a commit durable.

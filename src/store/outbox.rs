@@ -1,8 +1,9 @@
 //! The transactional outbox (written with every change) and what the relay needs from it.
 
 use anyhow::Context;
-use sqlx::{Any, Transaction};
 
+use super::rows::Bind;
+use super::sql::Exec;
 use super::Store;
 use crate::events::{cloud_event_headers, Event};
 use crate::telemetry::trace::TraceContext;
@@ -30,7 +31,7 @@ impl OutboxRow {
 }
 
 /// Writes `events` in order inside the caller's transaction.
-pub(super) async fn append(tx: &mut Transaction<'static, Any>, events: &[Event]) -> anyhow::Result<()> {
+pub(super) async fn append(tx: &mut dyn Exec, events: &[Event]) -> anyhow::Result<()> {
     if events.is_empty() {
         return Ok(());
     }
@@ -42,18 +43,20 @@ pub(super) async fn append(tx: &mut Transaction<'static, Any>, events: &[Event])
         Event::decode(payload.as_bytes()).context("an event does not match its own contract")?;
         // The trace of the request or record that caused this change goes on with the event.
         let headers = cloud_event_headers(event, SOURCE, &TraceContext::outgoing());
-        sqlx::query(
+        let binds = [
+            Bind::Text(event.topic().base_name().to_owned()),
+            Bind::Text(event.key()),
+            Bind::Text(event.header.event_id.to_string()),
+            Bind::Text(event.header.event_type.clone()),
+            Bind::Text(payload),
+            Bind::Text(serde_json::to_string(&headers).context("encode headers")?),
+            Bind::Text(now.clone()),
+        ];
+        tx.execute(
             "INSERT INTO outbox (topic, record_key, event_id, event_type, payload, headers, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &binds,
         )
-        .bind(event.topic().base_name())
-        .bind(event.key())
-        .bind(event.header.event_id.to_string())
-        .bind(&event.header.event_type)
-        .bind(payload)
-        .bind(serde_json::to_string(&headers).context("encode headers")?)
-        .bind(&now)
-        .execute(&mut **tx)
         .await
         .context("append to outbox")?;
     }

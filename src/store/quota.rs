@@ -5,8 +5,9 @@
 //! the number in flight.
 
 use anyhow::Context;
-use sqlx::{Any, Transaction};
 
+use super::rows::Bind;
+use super::sql::{fetch_one, Exec};
 use super::{Backend, WriteError};
 use crate::domain::{Status, Task, UserId};
 
@@ -28,7 +29,7 @@ impl Holdings {
     /// took `user` past a quota: a task that became open, or one that gained reminders.
     pub(super) async fn admit(
         self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut dyn Exec,
         backend: Backend,
         user: &UserId,
         current: Option<&Task>,
@@ -65,36 +66,24 @@ impl Holdings {
 }
 
 /// The user's open tasks, counted no further than one past `cap` (from an index alone).
-async fn open_tasks(tx: &mut Transaction<'static, Any>, user: &UserId, cap: u32) -> anyhow::Result<i64> {
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE user_id = $1 AND status = 'open' LIMIT $2) capped",
-    )
-    .bind(user.as_str())
-    .bind(i64::from(cap) + 1)
-    .fetch_one(&mut **tx)
-    .await
-    .context("count the user's open tasks")?;
-    Ok(n)
+async fn open_tasks(tx: &mut dyn Exec, user: &UserId, cap: u32) -> anyhow::Result<i64> {
+    let sql = "SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE user_id = $1 AND status = 'open' LIMIT $2) capped";
+    count(tx, sql, user, cap).await.context("count the user's open tasks")
 }
 
 /// The reminders across the user's open tasks, summed over no more than one past `cap` tasks
 /// (each has at least one, so the sum is past `cap` whenever the tasks are).
-async fn reminders(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
-    user: &UserId,
-    cap: u32,
-) -> anyhow::Result<i64> {
+async fn reminders(tx: &mut dyn Exec, backend: Backend, user: &UserId, cap: u32) -> anyhow::Result<i64> {
     let sql = format!(
         "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM (SELECT {} AS n FROM tasks \
          WHERE user_id = $1 AND status = 'open' AND reminders <> '[]' LIMIT $2) capped",
         backend.json_array_length("reminders")
     );
-    let (n,): (i64,) = sqlx::query_as(&sql)
-        .bind(user.as_str())
-        .bind(i64::from(cap) + 1)
-        .fetch_one(&mut **tx)
-        .await
-        .context("count the user's reminders")?;
-    Ok(n)
+    count(tx, &sql, user, cap).await.context("count the user's reminders")
+}
+
+/// Runs a count of `user`'s rows that reads no more than `cap` + 1 of them.
+async fn count(tx: &mut dyn Exec, sql: &str, user: &UserId, cap: u32) -> anyhow::Result<i64> {
+    let binds = [Bind::Text(user.as_str().to_owned()), Bind::Int(i64::from(cap) + 1)];
+    fetch_one(tx, sql, &binds).await?.columns().int()
 }

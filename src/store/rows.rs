@@ -1,10 +1,12 @@
 //! Mapping between stored rows and domain values.
 
 use anyhow::{anyhow, Context};
-use sqlx::any::AnyArguments;
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::{Query, QueryAs};
 use sqlx::Any;
 use uuid::Uuid;
+
+use super::sql::Record;
 
 use crate::domain::{
     Description, NewTask, Priority, Recurrence, RecurrenceMode, Reminders, Series, Status, Tags, Task, TaskTitle,
@@ -16,7 +18,7 @@ pub(crate) const TASK_COLUMNS: &str = "t.id, t.user_id, t.title, t.description, 
     t.created_at, t.updated_at, t.version, t.recurrence_mode, t.exdates, t.series_id, t.series_start, \
     t.occurrence_index, t.series_ended";
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(crate) struct TaskRow {
     id: String,
     user_id: String,
@@ -39,6 +41,43 @@ pub(crate) struct TaskRow {
     series_start: Option<String>,
     occurrence_index: i64,
     series_ended: i64,
+}
+
+impl TaskRow {
+    /// Reads a row of [`TASK_COLUMNS`], in their order.
+    pub(crate) fn from_record(record: Record) -> anyhow::Result<Self> {
+        let mut c = record.columns();
+        Ok(Self {
+            id: c.text()?,
+            user_id: c.text()?,
+            title: c.text()?,
+            description: c.text()?,
+            priority: c.int()?,
+            tags: c.text()?,
+            due_at: c.opt_text()?,
+            time_zone: c.text()?,
+            recurrence: c.opt_text()?,
+            reminders: c.text()?,
+            status: c.text()?,
+            completed_at: c.opt_text()?,
+            created_at: c.text()?,
+            updated_at: c.text()?,
+            version: c.int()?,
+            recurrence_mode: c.text()?,
+            exdates: c.text()?,
+            series_id: c.opt_text()?,
+            series_start: c.opt_text()?,
+            occurrence_index: c.int()?,
+            series_ended: c.int()?,
+        })
+    }
+}
+
+impl sqlx::FromRow<'_, AnyRow> for TaskRow {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let decode = |error: anyhow::Error| sqlx::Error::Decode(error.into());
+        Self::from_record(Record::from_any_row(row).map_err(decode)?).map_err(decode)
+    }
 }
 
 impl TryFrom<TaskRow> for Task {
@@ -90,8 +129,8 @@ impl TryFrom<TaskRow> for Task {
     }
 }
 
-/// A parameter of a query assembled at run time.
-#[derive(Debug, Clone)]
+/// A parameter of a query assembled at run time, or a column value read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Bind {
     Text(String),
     Int(i64),

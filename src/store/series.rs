@@ -1,9 +1,10 @@
 //! Repeating series: creating the next occurrence exactly once, ending and stopping series.
 
 use anyhow::Context;
-use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
+use super::rows::Bind;
+use super::sql::Exec;
 use super::tasks::{insert_task_once, replace_tags, update_task};
 use super::{outbox, Store, Tx, WriteError};
 use crate::domain::{Task, UserId};
@@ -53,37 +54,44 @@ impl Store {
 }
 
 /// Records that `next` is made; false when it was made before.
-async fn record_made(tx: &mut Transaction<'static, Any>, next: &Task) -> anyhow::Result<bool> {
-    let done = sqlx::query(
-        "INSERT INTO occurrences_made (id, series_id, made_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(next.id.to_string())
-    .bind(next.series.id.to_string())
-    .bind(crate::time::format(crate::time::now()))
-    .execute(&mut **tx)
-    .await
-    .context("record the occurrence made")?;
-    Ok(done.rows_affected() == 1)
+async fn record_made(tx: &mut dyn Exec, next: &Task) -> anyhow::Result<bool> {
+    let binds = [
+        Bind::Text(next.id.to_string()),
+        Bind::Text(next.series.id.to_string()),
+        Bind::Text(crate::time::format(crate::time::now())),
+    ];
+    let made = tx
+        .execute(
+            "INSERT INTO occurrences_made (id, series_id, made_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+            &binds,
+        )
+        .await
+        .context("record the occurrence made")?;
+    Ok(made == 1)
 }
 
-async fn is_stopped(tx: &mut Transaction<'static, Any>, series: Uuid) -> anyhow::Result<bool> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT series_id FROM stopped_series WHERE series_id = $1")
-        .bind(series.to_string())
-        .fetch_optional(&mut **tx)
+async fn is_stopped(tx: &mut dyn Exec, series: Uuid) -> anyhow::Result<bool> {
+    let row = tx
+        .fetch_optional(
+            "SELECT series_id FROM stopped_series WHERE series_id = $1",
+            &[Bind::Text(series.to_string())],
+        )
         .await
         .context("read stopped series")?;
     Ok(row.is_some())
 }
 
-pub(super) async fn stop(tx: &mut Transaction<'static, Any>, user: &UserId, series: Uuid) -> anyhow::Result<()> {
-    sqlx::query(
+pub(super) async fn stop(tx: &mut dyn Exec, user: &UserId, series: Uuid) -> anyhow::Result<()> {
+    let binds = [
+        Bind::Text(series.to_string()),
+        Bind::Text(user.as_str().to_owned()),
+        Bind::Text(crate::time::format(crate::time::now())),
+    ];
+    tx.execute(
         "INSERT INTO stopped_series (series_id, user_id, stopped_at) VALUES ($1, $2, $3) \
          ON CONFLICT (series_id) DO NOTHING",
+        &binds,
     )
-    .bind(series.to_string())
-    .bind(user.as_str())
-    .bind(crate::time::format(crate::time::now()))
-    .execute(&mut **tx)
     .await
     .context("stop series")?;
     Ok(())

@@ -3,11 +3,11 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
 use super::idempotency::{self, Claim};
 use super::rows::{Bind, TaskRow, TASK_COLUMNS};
+use super::sql::Exec;
 use super::{Holdings, IdempotencyRequest, Store, StoredResponse};
 use crate::domain::{FieldError, NewTask, Task, UserId};
 use crate::events::Event;
@@ -156,10 +156,8 @@ impl Store {
                 if stop_series {
                     super::series::stop(tx, &user, current.series.id).await?;
                 }
-                sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2")
-                    .bind(id.to_string())
-                    .bind(user.as_str())
-                    .execute(&mut **tx)
+                let binds = [Bind::Text(id.to_string()), Bind::Text(user.as_str().to_owned())];
+                tx.execute("DELETE FROM tasks WHERE id = $1 AND user_id = $2", &binds)
                     .await
                     .context("delete task")?;
                 let events = Event::for_change(Some(&current), None);
@@ -171,7 +169,7 @@ impl Store {
 
     pub(super) async fn lock_task(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut dyn Exec,
         user: &UserId,
         id: Uuid,
         if_match: Option<i64>,
@@ -180,13 +178,9 @@ impl Store {
             "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.id = $1 AND t.user_id = $2{}",
             self.backend.for_update()
         );
-        let row: Option<TaskRow> = sqlx::query_as(&sql)
-            .bind(id.to_string())
-            .bind(user.as_str())
-            .fetch_optional(&mut **tx)
-            .await
-            .context("read task for change")?;
-        let current = Task::try_from(row.ok_or(WriteError::NotFound)?)?;
+        let binds = [Bind::Text(id.to_string()), Bind::Text(user.as_str().to_owned())];
+        let record = tx.fetch_optional(&sql, &binds).await.context("read task for change")?;
+        let current = Task::try_from(TaskRow::from_record(record.ok_or(WriteError::NotFound)?)?)?;
         match if_match {
             Some(expected) if expected != current.version => Err(WriteError::Stale {
                 current: current.version,
@@ -237,31 +231,21 @@ const INSERT_TASK: &str = "INSERT INTO tasks (id, user_id, title, description, p
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)";
 
 /// Inserts `task` unless a task with its id exists; true when inserted.
-pub(super) async fn insert_task_once(tx: &mut Transaction<'static, Any>, task: &Task) -> anyhow::Result<bool> {
+pub(super) async fn insert_task_once(tx: &mut dyn Exec, task: &Task) -> anyhow::Result<bool> {
     let binds = task_binds(task)?;
     let sql = format!("{INSERT_TASK} ON CONFLICT (id) DO NOTHING");
-    let done = super::rows::bind_all(sqlx::query(&sql), &binds)
-        .execute(&mut **tx)
-        .await
-        .context("insert task")?;
-    Ok(done.rows_affected() == 1)
+    let inserted = tx.execute(&sql, &binds).await.context("insert task")?;
+    Ok(inserted == 1)
 }
 
-async fn insert_task(tx: &mut Transaction<'static, Any>, task: &Task) -> anyhow::Result<()> {
+async fn insert_task(tx: &mut dyn Exec, task: &Task) -> anyhow::Result<()> {
     let binds = task_binds(task)?;
-    super::rows::bind_all(sqlx::query(INSERT_TASK), &binds)
-        .execute(&mut **tx)
-        .await
-        .context("insert task")?;
+    tx.execute(INSERT_TASK, &binds).await.context("insert task")?;
     Ok(())
 }
 
 /// Writes `task` over the stored row, which must still be at `expected_version`.
-pub(super) async fn update_task(
-    tx: &mut Transaction<'static, Any>,
-    task: &Task,
-    expected_version: i64,
-) -> Result<(), WriteError> {
+pub(super) async fn update_task(tx: &mut dyn Exec, task: &Task, expected_version: i64) -> Result<(), WriteError> {
     let mut binds = task_binds(task)?;
     binds.push(Bind::Int(expected_version));
     let sql = "UPDATE tasks SET title = $3, description = $4, priority = $5, tags = $6, \
@@ -269,11 +253,8 @@ pub(super) async fn update_task(
         completed_at = $12, created_at = $13, updated_at = $14, version = $15, recurrence_mode = $16, \
         exdates = $17, series_id = $18, series_start = $19, occurrence_index = $20, series_ended = $21, \
         words = $22 WHERE id = $1 AND user_id = $2 AND version = $23";
-    let done = super::rows::bind_all(sqlx::query(sql), &binds)
-        .execute(&mut **tx)
-        .await
-        .context("update task")?;
-    if done.rows_affected() == 1 {
+    let updated = tx.execute(sql, &binds).await.context("update task")?;
+    if updated == 1 {
         Ok(())
     } else {
         Err(WriteError::Stale {
@@ -282,16 +263,10 @@ pub(super) async fn update_task(
     }
 }
 
-pub(super) async fn replace_tags(
-    tx: &mut Transaction<'static, Any>,
-    task: &Task,
-    clear_first: bool,
-) -> anyhow::Result<()> {
+pub(super) async fn replace_tags(tx: &mut dyn Exec, task: &Task, clear_first: bool) -> anyhow::Result<()> {
     let id = task.id.to_string();
     if clear_first {
-        sqlx::query("DELETE FROM task_tags WHERE task_id = $1")
-            .bind(&id)
-            .execute(&mut **tx)
+        tx.execute("DELETE FROM task_tags WHERE task_id = $1", &[Bind::Text(id.clone())])
             .await
             .context("clear tags")?;
     }
@@ -306,9 +281,6 @@ pub(super) async fn replace_tags(
     );
     let mut binds = vec![Bind::Text(id), Bind::Text(task.user_id.as_str().to_owned())];
     binds.extend(tags.into_iter().map(Bind::Text));
-    super::rows::bind_all(sqlx::query(&sql), &binds)
-        .execute(&mut **tx)
-        .await
-        .context("insert tags")?;
+    tx.execute(&sql, &binds).await.context("insert tags")?;
     Ok(())
 }

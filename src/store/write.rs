@@ -5,22 +5,27 @@
 //! so writes are grouped: one writer task takes every write waiting (up to [`MAX_BATCH`]),
 //! runs each inside a savepoint of one transaction and commits them together, with one sync.
 //! A write that fails is rolled back to its savepoint alone; its neighbours commit. Each
-//! caller is answered after the commit that holds its write. On PostgreSQL, where commits
-//! run side by side and the server groups their WAL flushes itself, each write is its own
-//! transaction.
+//! caller is answered after the commit that holds its write. The group runs synchronously on
+//! a blocking thread over its own connection ([`SqliteWriter`]), while the task holds the
+//! pool's one writer connection so the process's other writers wait as they did before. On
+//! PostgreSQL, where commits run side by side and the server groups their WAL flushes
+//! itself, each write is its own transaction.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::anyhow;
 use futures_util::future::BoxFuture;
-use sqlx::{AnyPool, Executor};
+use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 use super::outbox;
+use super::sql::Exec;
+use super::sqlite_writer::SqliteWriter;
 use super::wake::Wake;
-use super::{Store, Tx, WriteError};
+use super::{SqliteSync, Store, WriteError};
 use crate::events::Event;
 use crate::telemetry::trace::TraceContext;
 
@@ -32,10 +37,10 @@ const QUEUE: usize = 4_096;
 /// What a write does inside its transaction: it returns its result and the events its change
 /// makes (which [`Store::write`] appends to the outbox), or why it must not commit.
 pub(super) type Work<T> =
-    Box<dyn for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<(T, Vec<Event>), WriteError>> + Send>;
+    Box<dyn for<'t> FnOnce(&'t mut dyn Exec) -> BoxFuture<'t, Result<(T, Vec<Event>), WriteError>> + Send>;
 
 /// Runs `work` in `tx` and appends its events to the outbox.
-async fn apply<T>(tx: &mut Tx, work: Work<T>) -> Result<T, WriteError> {
+async fn apply<T>(tx: &mut dyn Exec, work: Work<T>) -> Result<T, WriteError> {
     let (value, events) = work(tx).await?;
     outbox::append(tx, &events).await?;
     Ok(value)
@@ -44,7 +49,7 @@ async fn apply<T>(tx: &mut Tx, work: Work<T>) -> Result<T, WriteError> {
 /// A write waiting for the writer task, its result type erased.
 trait Pending: Send {
     /// Runs the write in `tx`.
-    fn run(self: Box<Self>, tx: &mut Tx) -> BoxFuture<'_, Ran>;
+    fn run<'t>(self: Box<Self>, tx: &'t mut dyn Exec) -> BoxFuture<'t, Ran>;
     /// Answers the caller with `failure` without running the write.
     fn fail(self: Box<Self>, failure: CommitFailure);
 }
@@ -90,7 +95,7 @@ struct Write<T> {
 }
 
 impl<T: Send + 'static> Pending for Write<T> {
-    fn run(self: Box<Self>, tx: &mut Tx) -> BoxFuture<'_, Ran> {
+    fn run<'t>(self: Box<Self>, tx: &'t mut dyn Exec) -> BoxFuture<'t, Ran> {
         let Write {
             work,
             answer,
@@ -162,12 +167,20 @@ pub(super) struct GroupCommit {
     groups: Arc<AtomicU64>,
 }
 
+/// Where and how the group writer opens its connection.
+#[derive(Debug, Clone)]
+pub(super) struct WriterFile {
+    pub(super) path: PathBuf,
+    pub(super) sync: SqliteSync,
+}
+
 impl GroupCommit {
-    /// Starts the writer task on `writer`; it ends when the last handle is dropped.
-    pub(super) fn start(writer: AnyPool, wake: Wake) -> Self {
+    /// Starts the writer task; it groups writes onto `file` while holding `writer` (the pool
+    /// of this process's one SQLite writer connection). It ends when the last handle is dropped.
+    pub(super) fn start(writer: AnyPool, file: WriterFile, wake: Wake) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let groups = Arc::new(AtomicU64::new(0));
-        tokio::spawn(writer_task(writer, wake, queue, groups.clone()));
+        tokio::spawn(writer_task(writer, file, wake, queue, groups.clone()));
         Self { jobs, groups }
     }
 
@@ -202,7 +215,7 @@ impl Store {
             Some(group) => group.submit(work).await,
             None => {
                 let mut tx = self.writer.begin().await?;
-                let value = apply(&mut tx, work).await?;
+                let value = apply(&mut tx as &mut dyn Exec, work).await?;
                 tx.commit().await?;
                 self.wake.outbox_written();
                 Ok(value)
@@ -211,11 +224,33 @@ impl Store {
     }
 }
 
-async fn writer_task(writer: AnyPool, wake: Wake, mut queue: mpsc::Receiver<Job>, groups: Arc<AtomicU64>) {
+async fn writer_task(
+    writer: AnyPool,
+    file: WriterFile,
+    wake: Wake,
+    mut queue: mpsc::Receiver<Job>,
+    groups: Arc<AtomicU64>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut connection: Option<SqliteWriter> = None;
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (writes, started) = (batch.len(), std::time::Instant::now());
-        let answers = commit_group(&writer, std::mem::take(&mut batch)).await;
+        let jobs = std::mem::take(&mut batch);
+        let answers = match writer.acquire().await {
+            // The pool's writer connection stays idle in our hands: the process's other
+            // writers (consumers, relay, scheduler) wait for it instead of meeting SQLite's
+            // busy lock, whose retries sleep.
+            Ok(gate) => {
+                let (kept, answers) = run_group(connection.take(), &file, jobs).await;
+                drop(gate);
+                connection = kept;
+                answers
+            }
+            Err(error) => fail_all(
+                jobs,
+                &CommitFailure::new(&anyhow::Error::new(error).context("take the writer")),
+            ),
+        };
         crate::telemetry::metrics::group_commit(writes, started.elapsed());
         groups.fetch_add(1, Ordering::Relaxed);
         let committed = answers.iter().any(|(kept, _)| *kept);
@@ -228,19 +263,47 @@ async fn writer_task(writer: AnyPool, wake: Wake, mut queue: mpsc::Receiver<Job>
     }
 }
 
+/// Runs `jobs` as one group on a blocking thread, opening the connection if there is none;
+/// returns the connection for the next group (none after a failure that may have left it
+/// unusable) and the answers.
+async fn run_group(
+    connection: Option<SqliteWriter>,
+    file: &WriterFile,
+    jobs: Vec<Job>,
+) -> (Option<SqliteWriter>, Vec<(bool, Answer)>) {
+    let file = file.clone();
+    let group = tokio::task::spawn_blocking(move || {
+        let mut connection = match connection.map_or_else(|| SqliteWriter::open(&file.path, file.sync), Ok) {
+            Ok(connection) => connection,
+            Err(error) => return (None, fail_all(jobs, &CommitFailure::new(&error))),
+        };
+        let answers = commit_group(&mut connection, jobs);
+        (Some(connection), answers)
+    });
+    match group.await {
+        Ok(done) => done,
+        // A write panicked: its callers' answers are dropped with it (they hear that the
+        // writer stopped), and the connection, with its transaction, is closed.
+        Err(error) => {
+            tracing::error!(error = %error, "a group commit panicked");
+            (None, Vec::new())
+        }
+    }
+}
+
+fn fail_all(jobs: Vec<Job>, failure: &CommitFailure) -> Vec<(bool, Answer)> {
+    let ran = jobs.into_iter().map(|job| Ran::failed(job, failure)).collect();
+    settle(ran, &Err(failure.clone()))
+}
+
 /// Runs `jobs` in one transaction and commits it; returns, per job, whether its write is in
 /// the commit and how to answer its caller.
-async fn commit_group(writer: &AnyPool, jobs: Vec<Job>) -> Vec<(bool, Answer)> {
+fn commit_group(connection: &mut SqliteWriter, jobs: Vec<Job>) -> Vec<(bool, Answer)> {
     // IMMEDIATE takes the write lock at once, so a lock held by another process makes the
     // whole group wait once (the busy timeout) instead of each write in turn.
-    let mut tx = match writer.begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => tx,
-        Err(error) => {
-            let failure = CommitFailure::new(&anyhow::Error::new(error).context("begin a group commit"));
-            let ran = jobs.into_iter().map(|job| Ran::failed(job, &failure)).collect();
-            return settle(ran, &Err(failure));
-        }
-    };
+    if let Err(error) = connection.batch("BEGIN IMMEDIATE") {
+        return fail_all(jobs, &CommitFailure::new(&error.context("begin a group commit")));
+    }
     let alone = jobs.len() == 1;
     let mut ran = Vec::with_capacity(jobs.len());
     let mut broken: Option<CommitFailure> = None;
@@ -249,7 +312,7 @@ async fn commit_group(writer: &AnyPool, jobs: Vec<Job>) -> Vec<(bool, Answer)> {
             ran.push(Ran::failed(job, failure));
             continue;
         }
-        match run_in_savepoint(&mut tx, job, alone).await {
+        match run_in_savepoint(connection, job, alone) {
             Ok(done) => ran.push(done),
             Err((done, failure)) => {
                 ran.push(done);
@@ -261,11 +324,15 @@ async fn commit_group(writer: &AnyPool, jobs: Vec<Job>) -> Vec<(bool, Answer)> {
         Some(failure) => Err(failure),
         // A write alone in its group that is not kept: roll its transaction back.
         None if alone && !ran[0].keep => Ok(()),
-        None => tx
-            .commit()
-            .await
-            .map_err(|error| CommitFailure::new(&anyhow::Error::new(error).context("commit a group"))),
+        None => connection
+            .batch("COMMIT")
+            .map_err(|error| CommitFailure::new(&error.context("commit a group"))),
     };
+    if connection.in_transaction() {
+        if let Err(error) = connection.batch("ROLLBACK") {
+            tracing::warn!(error = %format!("{error:#}"), "could not roll back a group");
+        }
+    }
     settle(ran, &commit)
 }
 
@@ -287,26 +354,24 @@ fn settle(ran: Vec<Ran>, commit: &Result<(), CommitFailure>) -> Vec<(bool, Answe
 /// error means the transaction can no longer be trusted.
 ///
 /// A kept write's savepoint is left open rather than released: the savepoints nest, COMMIT
-/// keeps them all, and `ROLLBACK TO` names the latest one of that name, so each write costs
-/// one extra statement (every statement is a round trip to SQLite's worker thread).
-async fn run_in_savepoint(tx: &mut Tx, job: Job, alone: bool) -> Result<Ran, (Ran, CommitFailure)> {
+/// keeps them all, and `ROLLBACK TO` names the latest one of that name.
+fn run_in_savepoint(connection: &mut SqliteWriter, job: Job, alone: bool) -> Result<Ran, (Ran, CommitFailure)> {
+    // The writer's calls complete at once, so the write's future finishes without waiting.
+    let run = |connection: &mut SqliteWriter, job: Job| futures_executor::block_on(job.run(connection));
     if alone {
-        return Ok(job.run(tx).await);
+        return Ok(run(connection, job));
     }
-    if let Err(error) = (&mut **tx).execute("SAVEPOINT write").await {
-        let failure = CommitFailure::new(&anyhow::Error::new(error).context("open a savepoint"));
+    if let Err(error) = connection.batch("SAVEPOINT write") {
+        let failure = CommitFailure::new(&error.context("open a savepoint"));
         return Err((Ran::failed(job, &failure), failure));
     }
-    let ran = job.run(tx).await;
+    let ran = run(connection, job);
     if ran.keep {
         return Ok(ran);
     }
-    match (&mut **tx).execute("ROLLBACK TO SAVEPOINT write").await {
-        Ok(_) => Ok(ran),
-        Err(error) => Err((
-            ran,
-            CommitFailure::new(&anyhow::Error::new(error).context("roll back a savepoint")),
-        )),
+    match connection.batch("ROLLBACK TO SAVEPOINT write") {
+        Ok(()) => Ok(ran),
+        Err(error) => Err((ran, CommitFailure::new(&error.context("roll back a savepoint")))),
     }
 }
 
@@ -314,8 +379,9 @@ async fn run_in_savepoint(tx: &mut Tx, job: Job, alone: bool) -> Result<Ran, (Ra
 mod tests {
     use std::time::Duration;
 
-    use sqlx::Connection;
+    use sqlx::{Connection, Executor};
 
+    use super::super::rows::Bind;
     use super::*;
 
     async fn sqlite_store(dir: &tempfile::TempDir) -> (Store, String) {
@@ -339,10 +405,8 @@ mod tests {
     fn lease(name: String, keep: bool) -> Work<String> {
         Box::new(move |tx| {
             Box::pin(async move {
-                sqlx::query("INSERT INTO leases (name, holder, expires_at) VALUES ($1, 'test', '2100-01-01')")
-                    .bind(&name)
-                    .execute(&mut **tx)
-                    .await?;
+                let sql = "INSERT INTO leases (name, holder, expires_at) VALUES ($1, 'test', '2100-01-01')";
+                tx.execute(sql, &[Bind::Text(name.clone())]).await?;
                 if keep {
                     Ok((name, Vec::new()))
                 } else {
