@@ -280,7 +280,8 @@ impl Store {
         }
         let limit = param(&mut binds, Bind::Int(i64::from(query.limit) + 1));
         let sql = format!(
-            "SELECT {TASK_COLUMNS} FROM tasks t WHERE {} ORDER BY {key} {dir}, t.id {dir} LIMIT ${limit}",
+            "SELECT {} FROM tasks t WHERE {} ORDER BY {key} {dir}, t.id {dir} LIMIT ${limit}",
+            *TASK_COLUMNS,
             conditions.join(" AND ")
         );
         (sql, binds)

@@ -1,5 +1,7 @@
 //! Mapping between stored rows and domain values.
 
+use std::sync::LazyLock;
+
 use anyhow::{anyhow, Context};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::{Query, QueryAs};
@@ -7,16 +9,112 @@ use sqlx::Any;
 use uuid::Uuid;
 
 use super::sql::Record;
-
 use crate::domain::{
     Description, NewTask, Priority, Recurrence, RecurrenceMode, Reminders, Series, Status, Tags, Task, TaskTitle,
     TimeZone, UserId,
 };
 
-pub(crate) const TASK_COLUMNS: &str = "t.id, t.user_id, t.title, t.description, t.priority, \
-    t.tags, t.due_at, t.time_zone, t.recurrence, t.reminders, t.status, t.completed_at, \
-    t.created_at, t.updated_at, t.version, t.recurrence_mode, t.exdates, t.series_id, t.series_start, \
-    t.occurrence_index, t.series_ended";
+/// The columns of `tasks` a task is read from, in the order [`TaskRow::from_record`] reads
+/// them and [`task_values`] writes them; every statement on tasks is built from this list.
+const TASK_FIELDS: [&str; 21] = [
+    "id",
+    "user_id",
+    "title",
+    "description",
+    "priority",
+    "tags",
+    "due_at",
+    "time_zone",
+    "recurrence",
+    "reminders",
+    "status",
+    "completed_at",
+    "created_at",
+    "updated_at",
+    "version",
+    "recurrence_mode",
+    "exdates",
+    "series_id",
+    "series_start",
+    "occurrence_index",
+    "series_ended",
+];
+/// Written after the fields, never read back: the per-user search words.
+const TASK_WRITE_ONLY: [&str; 1] = ["words"];
+/// The columns that name a task's row; an update never changes them.
+const TASK_KEY: [&str; 2] = ["id", "user_id"];
+
+/// The select list of a task, from `tasks t`.
+pub(crate) static TASK_COLUMNS: LazyLock<String> =
+    LazyLock::new(|| TASK_FIELDS.map(|name| format!("t.{name}")).join(", "));
+
+/// Inserts [`task_values`].
+pub(crate) static INSERT_TASK: LazyLock<String> = LazyLock::new(|| {
+    let names: Vec<&str> = TASK_FIELDS.iter().chain(&TASK_WRITE_ONLY).copied().collect();
+    let params: Vec<String> = (1..=names.len()).map(|n| format!("${n}")).collect();
+    format!(
+        "INSERT INTO tasks ({}) VALUES ({})",
+        names.join(", "),
+        params.join(", ")
+    )
+});
+
+/// Writes [`task_values`] over the row of the same key whose version is the parameter after them.
+pub(crate) static UPDATE_TASK: LazyLock<String> = LazyLock::new(|| {
+    let names = TASK_FIELDS.iter().chain(&TASK_WRITE_ONLY);
+    let param = |name: &str| names.clone().position(|n| *n == name).map_or(0, |i| i + 1);
+    let set: Vec<String> = names
+        .clone()
+        .filter(|name| !TASK_KEY.contains(name))
+        .map(|name| format!("{name} = ${}", param(name)))
+        .collect();
+    let key: Vec<String> = TASK_KEY
+        .iter()
+        .map(|name| format!("{name} = ${}", param(name)))
+        .collect();
+    let version = names.count() + 1;
+    format!(
+        "UPDATE tasks SET {} WHERE {} AND version = ${version}",
+        set.join(", "),
+        key.join(" AND ")
+    )
+});
+
+/// The values of [`TASK_FIELDS`] and [`TASK_WRITE_ONLY`] for `task`, in order.
+pub(crate) fn task_values(task: &Task) -> anyhow::Result<Vec<Bind>> {
+    let c = &task.content;
+    let opt = |value: Option<String>| value.map_or(Bind::Null, Bind::Text);
+    Ok(vec![
+        Bind::Text(task.id.to_string()),
+        Bind::Text(task.user_id.as_str().to_owned()),
+        Bind::Text(c.title.as_str().to_owned()),
+        Bind::Text(c.description.as_str().to_owned()),
+        Bind::Int(c.priority.rank()),
+        Bind::Text(serde_json::to_string(&c.tags.to_strings())?),
+        opt(c.due_at.map(crate::time::format)),
+        Bind::Text(c.time_zone.name().to_owned()),
+        opt(c.recurrence.as_ref().map(|r| r.as_str().to_owned())),
+        Bind::Text(serde_json::to_string(&c.reminders.to_strings())?),
+        Bind::Text(task.status.as_str().to_owned()),
+        opt(task.completed_at.map(crate::time::format)),
+        Bind::Text(crate::time::format(task.created_at)),
+        Bind::Text(crate::time::format(task.updated_at)),
+        Bind::Int(task.version),
+        Bind::Text(c.recurrence_mode.as_str().to_owned()),
+        Bind::Text(serde_json::to_string(
+            &c.exdates.iter().copied().map(crate::time::format).collect::<Vec<_>>(),
+        )?),
+        Bind::Text(task.series.id.to_string()),
+        opt(task.series.start.map(crate::time::format)),
+        Bind::Int(task.series.index),
+        Bind::Int(i64::from(task.series.ended)),
+        Bind::Text(super::search::document(
+            task.user_id.as_str(),
+            c.title.as_str(),
+            c.description.as_str(),
+        )),
+    ])
+}
 
 #[derive(Debug)]
 pub(crate) struct TaskRow {
@@ -44,7 +142,7 @@ pub(crate) struct TaskRow {
 }
 
 impl TaskRow {
-    /// Reads a row of [`TASK_COLUMNS`], in their order.
+    /// Reads a row of [`TASK_FIELDS`], in their order.
     pub(crate) fn from_record(record: Record) -> anyhow::Result<Self> {
         let mut c = record.columns();
         Ok(Self {
@@ -163,4 +261,63 @@ pub(crate) fn bind_all_as<'q, O>(
         };
     }
     query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Priority, TaskInput};
+
+    /// A task whose every field differs from its default, so a value written to the wrong
+    /// column cannot read back equal.
+    fn full_task() -> Task {
+        let input = TaskInput {
+            title: "Pay rent".into(),
+            description: "before the 3rd".into(),
+            tags: vec!["home".into(), "money".into()],
+            priority: Priority::High,
+            due_at: Some("2026-03-01T09:00:00+01:00".into()),
+            time_zone: "Europe/Berlin".into(),
+            recurrence: Some("FREQ=MONTHLY".into()),
+            exdates: vec!["2026-05-01T09:00:00+02:00".into()],
+            reminders: vec!["-PT15M".into()],
+            ..TaskInput::titled("")
+        };
+        let content = NewTask::parse(&input).expect("valid input");
+        let mut task = Task::new(UserId::parse("alice").unwrap(), content, crate::time::now());
+        task.status = Status::Completed;
+        task.completed_at = Some(task.created_at + chrono::Duration::minutes(5));
+        task.updated_at = task.created_at + chrono::Duration::minutes(6);
+        task.version = 7;
+        task.series.id = Uuid::new_v4();
+        task.series.start = Some(task.created_at - chrono::Duration::days(30));
+        task.series.index = 3;
+        task.series.ended = true;
+        task
+    }
+
+    #[test]
+    fn a_task_written_as_values_reads_back_equal() {
+        let task = full_task();
+        let values = task_values(&task).unwrap();
+        assert_eq!(values.len(), TASK_FIELDS.len() + TASK_WRITE_ONLY.len());
+        let read = TaskRow::from_record(Record::new(values[..TASK_FIELDS.len()].to_vec())).unwrap();
+        assert_eq!(Task::try_from(read).unwrap(), task);
+    }
+
+    #[test]
+    fn statements_name_each_column_once_with_its_own_parameter() {
+        assert_eq!(TASK_COLUMNS.matches("t.").count(), TASK_FIELDS.len());
+        assert!(INSERT_TASK.ends_with("$21, $22)"), "{}", *INSERT_TASK);
+        assert!(
+            UPDATE_TASK.starts_with("UPDATE tasks SET title = $3, "),
+            "{}",
+            *UPDATE_TASK
+        );
+        assert!(
+            UPDATE_TASK.ends_with("words = $22 WHERE id = $1 AND user_id = $2 AND version = $23"),
+            "{}",
+            *UPDATE_TASK
+        );
+    }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::idempotency::{self, Claim};
-use super::rows::{Bind, TaskRow, TASK_COLUMNS};
+use super::rows::{task_values, Bind, TaskRow, INSERT_TASK, TASK_COLUMNS, UPDATE_TASK};
 use super::sql::Exec;
 use super::{Holdings, IdempotencyRequest, Store, StoredResponse};
 use crate::domain::{FieldError, NewTask, Task, UserId};
@@ -88,7 +88,10 @@ impl Store {
     /// # Errors
     /// A database failure.
     pub async fn get_task(&self, user: &UserId, id: Uuid) -> anyhow::Result<Option<Task>> {
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks t WHERE t.id = $1 AND t.user_id = $2");
+        let sql = format!(
+            "SELECT {} FROM tasks t WHERE t.id = $1 AND t.user_id = $2",
+            *TASK_COLUMNS
+        );
         let row: Option<TaskRow> = sqlx::query_as(&sql)
             .bind(id.to_string())
             .bind(user.as_str())
@@ -175,7 +178,8 @@ impl Store {
         if_match: Option<i64>,
     ) -> Result<Task, WriteError> {
         let sql = format!(
-            "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.id = $1 AND t.user_id = $2{}",
+            "SELECT {} FROM tasks t WHERE t.id = $1 AND t.user_id = $2{}",
+            *TASK_COLUMNS,
             self.backend.for_update()
         );
         let binds = [Bind::Text(id.to_string()), Bind::Text(user.as_str().to_owned())];
@@ -190,70 +194,25 @@ impl Store {
     }
 }
 
-fn task_binds(task: &Task) -> anyhow::Result<Vec<Bind>> {
-    let c = &task.content;
-    let opt = |value: Option<String>| value.map_or(Bind::Null, Bind::Text);
-    Ok(vec![
-        Bind::Text(task.id.to_string()),
-        Bind::Text(task.user_id.as_str().to_owned()),
-        Bind::Text(c.title.as_str().to_owned()),
-        Bind::Text(c.description.as_str().to_owned()),
-        Bind::Int(c.priority.rank()),
-        Bind::Text(serde_json::to_string(&c.tags.to_strings())?),
-        opt(c.due_at.map(crate::time::format)),
-        Bind::Text(c.time_zone.name().to_owned()),
-        opt(c.recurrence.as_ref().map(|r| r.as_str().to_owned())),
-        Bind::Text(serde_json::to_string(&c.reminders.to_strings())?),
-        Bind::Text(task.status.as_str().to_owned()),
-        opt(task.completed_at.map(crate::time::format)),
-        Bind::Text(crate::time::format(task.created_at)),
-        Bind::Text(crate::time::format(task.updated_at)),
-        Bind::Int(task.version),
-        Bind::Text(c.recurrence_mode.as_str().to_owned()),
-        Bind::Text(serde_json::to_string(
-            &c.exdates.iter().copied().map(crate::time::format).collect::<Vec<_>>(),
-        )?),
-        Bind::Text(task.series.id.to_string()),
-        opt(task.series.start.map(crate::time::format)),
-        Bind::Int(task.series.index),
-        Bind::Int(i64::from(task.series.ended)),
-        Bind::Text(super::search::document(
-            task.user_id.as_str(),
-            c.title.as_str(),
-            c.description.as_str(),
-        )),
-    ])
-}
-
-const INSERT_TASK: &str = "INSERT INTO tasks (id, user_id, title, description, priority, tags, due_at, \
-    time_zone, recurrence, reminders, status, completed_at, created_at, updated_at, version, recurrence_mode, \
-    exdates, series_id, series_start, occurrence_index, series_ended, words) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)";
-
 /// Inserts `task` unless a task with its id exists; true when inserted.
 pub(super) async fn insert_task_once(tx: &mut dyn Exec, task: &Task) -> anyhow::Result<bool> {
-    let binds = task_binds(task)?;
-    let sql = format!("{INSERT_TASK} ON CONFLICT (id) DO NOTHING");
+    let binds = task_values(task)?;
+    let sql = format!("{} ON CONFLICT (id) DO NOTHING", *INSERT_TASK);
     let inserted = tx.execute(&sql, &binds).await.context("insert task")?;
     Ok(inserted == 1)
 }
 
 async fn insert_task(tx: &mut dyn Exec, task: &Task) -> anyhow::Result<()> {
-    let binds = task_binds(task)?;
-    tx.execute(INSERT_TASK, &binds).await.context("insert task")?;
+    let binds = task_values(task)?;
+    tx.execute(&INSERT_TASK, &binds).await.context("insert task")?;
     Ok(())
 }
 
 /// Writes `task` over the stored row, which must still be at `expected_version`.
 pub(super) async fn update_task(tx: &mut dyn Exec, task: &Task, expected_version: i64) -> Result<(), WriteError> {
-    let mut binds = task_binds(task)?;
+    let mut binds = task_values(task)?;
     binds.push(Bind::Int(expected_version));
-    let sql = "UPDATE tasks SET title = $3, description = $4, priority = $5, tags = $6, \
-        due_at = $7, time_zone = $8, recurrence = $9, reminders = $10, status = $11, \
-        completed_at = $12, created_at = $13, updated_at = $14, version = $15, recurrence_mode = $16, \
-        exdates = $17, series_id = $18, series_start = $19, occurrence_index = $20, series_ended = $21, \
-        words = $22 WHERE id = $1 AND user_id = $2 AND version = $23";
-    let updated = tx.execute(sql, &binds).await.context("update task")?;
+    let updated = tx.execute(&UPDATE_TASK, &binds).await.context("update task")?;
     if updated == 1 {
         Ok(())
     } else {
