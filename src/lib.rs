@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod bus;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod console;
 pub mod domain;
