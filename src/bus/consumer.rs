@@ -465,9 +465,8 @@ impl<H: Handler> Worker<'_, H> {
             return Ok(());
         }
         self.handler.handle(&mut tx, event, prepared).await?;
-        tx.commit().await.map_err(|e| HandlerError::Transient(e.into()))?;
-        // The effect may have written outbox rows: wake this process's relay now.
-        self.store.outbox_written();
+        // The effect may have written outbox rows: the commit wakes this process's relay.
+        self.store.commit(tx).await.map_err(HandlerError::Transient)?;
         self.handler.committed(event);
         Ok(())
     }

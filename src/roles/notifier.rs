@@ -189,7 +189,7 @@ impl Handler for Notifier {
             self.store
                 .append_events(&mut tx, &[Event::about(&h.user_id, h.task_id, h.task_version, failed)])
                 .await?;
-            tx.commit().await.context("commit failure record")
+            self.store.commit(tx).await.context("commit failure record")
         }
         .await;
         match result {

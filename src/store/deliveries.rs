@@ -336,10 +336,7 @@ impl Store {
         if let Some(event) = event {
             outbox::append(&mut tx, std::slice::from_ref(event)).await?;
         }
-        tx.commit().await.context("commit delivery outcome")?;
-        if event.is_some() {
-            self.outbox_written();
-        }
+        self.commit(tx).await.context("commit delivery outcome")?;
         Ok(true)
     }
 

@@ -22,6 +22,17 @@ impl Store {
         .context("begin transaction")
     }
 
+    /// Commits `tx`, then wakes the relays: whatever outbox rows it holds are published at
+    /// once. Every transaction that may have appended events ends here.
+    ///
+    /// # Errors
+    /// A database failure; nothing was committed.
+    pub async fn commit(&self, tx: Tx) -> anyhow::Result<()> {
+        tx.commit().await.context("commit")?;
+        self.wake.outbox_written();
+        Ok(())
+    }
+
     /// Records that `consumer` applies `event_id` in `tx`; false when it already did.
     ///
     /// # Errors

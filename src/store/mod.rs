@@ -147,11 +147,6 @@ impl Store {
         self.wake.subscribe(shutdown)
     }
 
-    /// Tells the relays that a commit made outside [`Store::write`] wrote outbox rows.
-    pub fn outbox_written(&self) {
-        self.wake.outbox_written();
-    }
-
     pub async fn close(&self) {
         self.wake.close();
         self.reader.close().await;

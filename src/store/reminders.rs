@@ -209,9 +209,8 @@ impl Store {
             }
         }
         outbox::append(&mut tx, &events).await?;
-        tx.commit().await.context("commit firing")?;
+        self.commit(tx).await.context("commit firing")?;
         crate::telemetry::metrics::reminders_fired(&lateness, report.missed);
-        self.outbox_written();
         Ok(report)
     }
 
