@@ -19,7 +19,7 @@ pub use duration::IsoDuration;
 pub use error::{FieldError, FieldErrors};
 pub use priority::Priority;
 pub use recurrence::{Recurrence, RecurrenceMode, SeriesPosition, MAX_COUNT, MAX_EXDATES, MAX_INTERVAL};
-pub use reminder::{Reminder, Reminders, MAX_REMINDERS};
+pub use reminder::{Reminder, ReminderState, Reminders, MAX_REMINDERS};
 pub use tag::{Tag, Tags, MAX_TAGS, MAX_TAG_CHARS};
 pub use task::{next_occurrence_id, NewTask, Series, Status, Task, TaskInput};
 pub use text::{Description, TaskTitle, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};

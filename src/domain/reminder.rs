@@ -6,6 +6,49 @@ use super::{FieldError, IsoDuration};
 
 pub const MAX_REMINDERS: usize = 5;
 
+/// Where one reminder of one occurrence stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReminderState {
+    /// Waiting for its moment.
+    Pending,
+    /// Its moment came and `reminder.fired` went out; the notifier has not settled it yet.
+    Fired,
+    /// Found long after its moment (beyond the grace period): recorded, never sent.
+    Missed,
+    /// The task was completed, deleted or changed before the moment.
+    Cancelled,
+    /// The notifier delivered it.
+    Delivered,
+    /// The notifier gave up on delivering it.
+    Failed,
+}
+
+impl ReminderState {
+    pub const ALL: [Self; 6] = [
+        Self::Pending,
+        Self::Fired,
+        Self::Missed,
+        Self::Cancelled,
+        Self::Delivered,
+        Self::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Fired => "fired",
+            Self::Missed => "missed",
+            Self::Cancelled => "cancelled",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == raw)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reminder {
     /// Fires at this instant.
@@ -121,6 +164,14 @@ impl Reminders {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reminder_states_read_back_from_their_stored_names() {
+        for state in ReminderState::ALL {
+            assert_eq!(ReminderState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(ReminderState::parse("Fired"), None);
+    }
 
     #[test]
     fn parses_both_forms() {

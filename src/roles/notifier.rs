@@ -14,6 +14,7 @@ use anyhow::Context;
 use tokio::sync::Notify;
 
 use crate::bus::consumer::{Handler, HandlerError};
+use crate::domain::ReminderState;
 use crate::events::{Event, EventData, ReminderDelivered, ReminderFailed, ReminderFired, Topic};
 use crate::store::{NewDelivery, Store, Tx, WEBHOOK};
 use crate::webhook::WebhookUrl;
@@ -65,7 +66,7 @@ impl Notifier {
             channels.push(WEBHOOK.to_owned()); // delivered before: a replay of the event
         }
         self.store
-            .set_reminder_state(tx, &fired.reminder_id, "delivered")
+            .set_reminder_state(tx, &fired.reminder_id, ReminderState::Delivered)
             .await
             .map_err(transient)?;
         let delivered = EventData::ReminderDelivered(ReminderDelivered {
@@ -120,7 +121,7 @@ impl Notifier {
             return Ok(());
         };
         self.store
-            .set_reminder_state(tx, &fired.reminder_id, "failed")
+            .set_reminder_state(tx, &fired.reminder_id, ReminderState::Failed)
             .await
             .map_err(HandlerError::Transient)?;
         let failed = EventData::ReminderFailed(ReminderFailed {
@@ -184,7 +185,7 @@ impl Handler for Notifier {
         let result = async {
             let mut tx = self.store.begin().await?;
             self.store
-                .set_reminder_state(&mut tx, &fired.reminder_id, "failed")
+                .set_reminder_state(&mut tx, &fired.reminder_id, ReminderState::Failed)
                 .await?;
             self.store
                 .append_events(&mut tx, &[Event::about(&h.user_id, h.task_id, h.task_version, failed)])

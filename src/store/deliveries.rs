@@ -14,6 +14,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use super::{outbox, Backend, Store};
+use crate::domain::ReminderState;
 use crate::events::Event;
 
 /// The channel name of webhook deliveries (in reminder_deliveries and the events).
@@ -325,11 +326,12 @@ impl Store {
         match state {
             DeliveryState::Delivered => {
                 self.record_delivery(&mut tx, &job.row.reminder_id, WEBHOOK).await?;
-                self.set_reminder_state(&mut tx, &job.row.reminder_id, "delivered")
+                self.set_reminder_state(&mut tx, &job.row.reminder_id, ReminderState::Delivered)
                     .await?;
             }
             DeliveryState::Failed => {
-                self.set_reminder_state(&mut tx, &job.row.reminder_id, "failed").await?;
+                self.set_reminder_state(&mut tx, &job.row.reminder_id, ReminderState::Failed)
+                    .await?;
             }
             DeliveryState::Pending => {}
         }

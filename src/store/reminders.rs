@@ -5,6 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use super::{outbox, Store, Tx};
+use crate::domain::{ReminderState, Status};
 use crate::events::{Event, EventData, ReminderFired, ReminderMissed, ScheduledReminder};
 
 /// One scheduled reminder of one occurrence.
@@ -144,22 +145,32 @@ impl Store {
             let task_id = Uuid::parse_str(&row.task_id).context("scheduled task id")?;
             let (state, title) = match task_state(&mut tx, task_id).await? {
                 Some((status, due, title, reminders))
-                    if status == "open" && due == row.occurrence_due && still_listed(&reminders, &row.spec) =>
+                    if Status::parse(&status) == Some(Status::Open)
+                        && due == row.occurrence_due
+                        && still_listed(&reminders, &row.spec) =>
                 {
-                    (if now - fire_at > grace { "missed" } else { "fired" }, title)
+                    let missed = now - fire_at > grace;
+                    (
+                        if missed {
+                            ReminderState::Missed
+                        } else {
+                            ReminderState::Fired
+                        },
+                        title,
+                    )
                 }
                 // Completed, deleted, moved or the reminder removed since: the event saying
                 // so is on its way; the task row already knows.
-                _ => ("cancelled", String::new()),
+                _ => (ReminderState::Cancelled, String::new()),
             };
             let late = (now - fire_at).num_milliseconds().max(0);
             let moved = sqlx::query(
                 "UPDATE reminder_schedule SET state = $1, fired_at = $2, late_ms = $3, updated_at = $5 \
                  WHERE id = $4 AND state = 'pending'",
             )
-            .bind(state)
-            .bind((state == "fired").then_some(now_text.as_str()))
-            .bind((state != "cancelled").then_some(late))
+            .bind(state.as_str())
+            .bind((state == ReminderState::Fired).then_some(now_text.as_str()))
+            .bind((state != ReminderState::Cancelled).then_some(late))
             .bind(&row.id)
             .bind(&now_text)
             .execute(&mut *tx)
@@ -170,7 +181,7 @@ impl Store {
             }
             let index = u32::try_from(row.reminder_index).unwrap_or_default();
             match state {
-                "fired" => {
+                ReminderState::Fired => {
                     report.fired += 1;
                     lateness.push(std::time::Duration::from_millis(late.unsigned_abs()));
                     events.push(Event::about(
@@ -190,7 +201,7 @@ impl Store {
                         }),
                     ));
                 }
-                "missed" => {
+                ReminderState::Missed => {
                     report.missed += 1;
                     tracing::warn!(reminder = %row.id, late_ms = late, "reminder missed: its moment passed longer ago than the grace period");
                     events.push(Event::about(
@@ -266,11 +277,11 @@ impl Store {
     ///
     /// # Errors
     /// A database failure.
-    pub async fn set_reminder_state(&self, tx: &mut Tx, reminder_id: &str, state: &str) -> anyhow::Result<()> {
+    pub async fn set_reminder_state(&self, tx: &mut Tx, reminder_id: &str, state: ReminderState) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE reminder_schedule SET state = $1, updated_at = $2 WHERE id = $3 AND state IN ('fired', 'failed')",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(crate::time::format(crate::time::now()))
         .bind(reminder_id)
         .execute(&mut **tx)

@@ -15,7 +15,7 @@ use super::rules::{self, off_runtime};
 use crate::api::headers::{self, etag};
 use crate::api::{ApiError, ApiJson, AppState, Problem};
 use crate::auth::CurrentUser;
-use crate::domain::{Budget, NewTask, Status, Task};
+use crate::domain::{Budget, NewTask, ReminderState, Status, Task};
 use crate::store::{CreateOutcome, IdempotencyRequest, StoredResponse};
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -398,8 +398,8 @@ pub async fn task_reminders(
                 .find(|r| r.reminder_index == i64::from(index) && Some(&r.fire_at) == fire_at.as_ref());
             let state = match (row, task.status) {
                 (Some(row), _) => row.state.clone(),
-                (None, Status::Completed) => "cancelled".to_owned(),
-                (None, Status::Open) => "pending".to_owned(),
+                (None, Status::Completed) => ReminderState::Cancelled.as_str().to_owned(),
+                (None, Status::Open) => ReminderState::Pending.as_str().to_owned(),
             };
             ReminderView {
                 index,
