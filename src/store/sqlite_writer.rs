@@ -33,8 +33,10 @@ impl SqliteWriter {
         .with_context(|| format!("open {} for group commits", file.display()))?;
         connection.busy_timeout(Duration::from_secs(5))?;
         connection.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        // Each write of a group runs in a savepoint, whose sub-journal (the pages it changed)
+        // would otherwise be a temporary file written through the kernel: keep it in memory.
         connection.execute_batch(&format!(
-            "PRAGMA synchronous = {}; PRAGMA foreign_keys = ON;",
+            "PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
             sync.pragma()
         ))?;
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
