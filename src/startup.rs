@@ -195,6 +195,8 @@ impl Application {
                 auth: self.auth.clone(),
                 broker: BrokerProbe::new(Arc::new(probe)),
                 webhook_policy: self.webhook_policy.clone(),
+                webhook_client: WebhookClient::new(self.webhook_policy.clone(), self.roles.webhook_timeout())
+                    .context("cannot build the webhook client")?,
                 live: hub.clone(),
                 stalls: self.stalls.clone(),
                 admission,

@@ -66,11 +66,22 @@ export function get(id) {
   return state.items.find((task) => task.id === id) || null;
 }
 
-/** Shows `task` as given (an optimistic change, or the server's answer). */
-export function put(task) {
+/**
+ * Shows `task` (an optimistic change, or the server's answer) in place of its row, unless the
+ * row already shows a later version: a reload overtook this answer. A task the list does not
+ * hold is added only with `insert` (a rollback), so a late answer never brings back a row a
+ * reload took out (a completed occurrence under the "open" filter).
+ */
+export function put(task, { insert = false } = {}) {
   const index = state.items.findIndex((t) => t.id === task.id);
-  if (index >= 0) state.items[index] = task;
-  else state.items.unshift(task);
+  if (index >= 0) {
+    if (state.items[index].version > task.version) return;
+    state.items[index] = task;
+  } else if (insert) {
+    state.items.unshift(task);
+  } else {
+    return;
+  }
   render();
 }
 

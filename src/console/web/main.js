@@ -1,6 +1,7 @@
 // The console: sign-in, then the list, the panel (a task or the form) and the live stream.
 import { call, describe, signedOut } from "./api.js";
 import * as actions from "./actions.js";
+import * as counts from "./counts.js";
 import * as detail from "./detail.js";
 import { $, debounce, fill } from "./dom.js";
 import * as editor from "./editor.js";
@@ -21,8 +22,14 @@ const live = new LiveStream({
   onUnauthorized: () => signOut("Your session has ended; sign in again."),
 });
 
+/** The list and the counts beside the filters, as the server has them now. */
+function reload() {
+  list.load();
+  counts.load();
+}
+
 /** Live changes come in bursts (a completion and the next occurrence): one reload for each burst. */
-const reloadSoon = debounce(() => list.load(), 150);
+const reloadSoon = debounce(reload, 150);
 
 // --- signing in ---------------------------------------------------------------------------
 
@@ -99,7 +106,7 @@ function enter() {
   $("sign-out").hidden = false;
   $("webhook-open").hidden = false;
   $("notify-enable").hidden = !("Notification" in window) || Notification.permission !== "default";
-  list.load();
+  reload();
   live.start();
   $("new-task").focus();
 }
@@ -176,7 +183,7 @@ function init() {
   detail.init({ onEdit: editTask });
   editor.init({
     onSaved: (task) => {
-      list.load();
+      reload();
       openTask(task);
     },
     onCancel: () => {
@@ -194,9 +201,9 @@ function init() {
   $("editor").addEventListener("keydown", (event) => {
     if (event.key === "Escape") $("e-cancel").click();
   });
-  const reload = debounce(() => list.load(), 250);
-  $("filters").addEventListener("input", reload);
-  $("filters").addEventListener("change", reload);
+  const filter = debounce(() => list.load(), 250);
+  $("filters").addEventListener("input", filter);
+  $("filters").addEventListener("change", filter);
 
   if (session.token()) enter();
   else showSignIn();
