@@ -28,7 +28,6 @@ function reload() {
   counts.load();
 }
 
-/** Live changes come in bursts (a completion and the next occurrence): one reload for each burst. */
 const reloadSoon = debounce(reload, 150);
 
 // --- signing in ---------------------------------------------------------------------------
@@ -142,16 +141,64 @@ function changed(task, id) {
 
 // --- live ---------------------------------------------------------------------------------
 
+/** Changes of a burst (a completion and the next occurrence), the last one per task. */
+const burst = new Map();
+/** A burst changing more tasks than this reloads the list (one call) instead of each row. */
+const ROWS_PER_BURST = 20;
+
 function liveEvent(type, event) {
   if (type.startsWith("task.")) {
-    reloadSoon();
-    if (detail.shownId() === event.task_id) {
-      if (type === "task.deleted") changed(null, event.task_id);
-      else actions.refetch(event.task_id);
-    }
+    burst.set(event.task_id, { type, event });
+    applySoon();
   } else if (type === "reminder.fired") {
     remind(event.data);
   }
+}
+
+/** Applies the burst 150 ms after its first change (so a steady flow still shows). */
+let applyTimer = null;
+function applySoon() {
+  applyTimer ??= setTimeout(applyBurst, 150);
+}
+
+function applyBurst() {
+  applyTimer = null;
+  const changes = [...burst.values()];
+  burst.clear();
+  counts.load();
+  if (changes.length > ROWS_PER_BURST || !list.canApply()) {
+    list.load();
+    for (const { event } of changes) if (detail.shownId() === event.task_id) actions.refetch(event.task_id);
+    return;
+  }
+  for (const { type, event } of changes) applyChange(type, event);
+}
+
+/** One task's row (and the panel, when it shows the task) follows a live change. */
+async function applyChange(type, event) {
+  const id = event.task_id;
+  let task = null;
+  if (type === "task.created") task = fromSnapshot(event);
+  else if (type !== "task.deleted") task = await current(id);
+  if (task === undefined) return;
+  if (task) list.apply(task);
+  else list.remove(id);
+  changed(task, id);
+}
+
+/** The task as the API has it now; null when it is gone, undefined when that is unknown. */
+async function current(id) {
+  try {
+    return (await call("GET", `/tasks/${id}`)).data;
+  } catch (error) {
+    return error.status === 404 ? null : undefined;
+  }
+}
+
+/** A task.created event's snapshot in the shape the API answers (docs/events.md). */
+function fromSnapshot(event) {
+  const { occurrence_index: occurrence, series_start: _, ...task } = event.data.task;
+  return { ...task, id: event.task_id, occurrence, version: event.task_version };
 }
 
 function remind(data) {
