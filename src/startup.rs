@@ -229,7 +229,18 @@ impl Application {
                     self.stalls.clone(),
                     shutdown.clone(),
                 );
+                // Where this process creates the topics, the live role subscribes once they
+                // exist, like every role: subscribed before, it may see them only at the next
+                // metadata refresh (10 s), and as it starts at the latest offset the events of
+                // those seconds would never reach a stream. An API alone creates no topics: it
+                // subscribes at once.
+                let ready = needs_broker.then(|| self.topics_ready.clone());
                 parts.spawn(async move {
+                    if let Some(ready) = ready {
+                        if !topics_exist(&ready, &stop).await {
+                            return Ok(());
+                        }
+                    }
                     consumer::run(
                         &kafka,
                         store,

@@ -251,6 +251,52 @@ describe("web console", { timeout: 150000 }, () => {
     assert.equal(next.occurrence, 2);
   });
 
+  it("a completion answered after its live events does not bring the completed row back", async () => {
+    const due = new Date(Date.now() + 86400000).toISOString();
+    const first = (await api(page, "POST", "/tasks", { title: "Sweep the yard", due_at: due, recurrence: "FREQ=DAILY" })).body;
+    await row(page, "Sweep the yard").waitFor({ timeout: FLOW_MS });
+    // The answer to the completion is held until the next occurrence has come in live, as
+    // when the answer is slower than the events (a loaded machine).
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route("**/api/v1/tasks/*/complete", async (route) => {
+      const response = await route.fetch();
+      await held;
+      await route.fulfill({ response });
+    });
+    // Counts the page's completions answered, one task after the page took the answer in
+    // (the microtasks that handle it run before any timer).
+    await page.evaluate(() => {
+      window.__completions = 0;
+      const real = window.fetch;
+      window.fetch = async (...args) => {
+        const response = await real(...args);
+        if (String(args[0]).endsWith("/complete")) {
+          const text = response.text.bind(response);
+          response.text = async () => {
+            const body = await text();
+            setTimeout(() => { window.__completions += 1; }, 0);
+            return body;
+          };
+        }
+        return response;
+      };
+    });
+    try {
+      await row(page, "Sweep the yard").getByRole("checkbox").check();
+      const ids = () => row(page, "Sweep the yard").evaluateAll((rows) => rows.map((r) => r.dataset.id));
+      await waitFor("the next occurrence in the list", FLOW_MS, async () => (await ids()).some((id) => id !== first.id));
+      release();
+      await waitFor("the held answer to be taken in", UI_MS, () => page.evaluate(() => window.__completions === 1));
+      const shown = await ids();
+      assert.equal(shown.length, 1, `one row, the next occurrence: ${shown}`);
+      assert.notEqual(shown[0], first.id);
+    } finally {
+      release();
+      await page.unroute("**/api/v1/tasks/*/complete");
+    }
+  });
+
   it("two tabs of the same user see each other's changes", async () => {
     const other = await newPage();
     await signIn(other);
@@ -409,9 +455,15 @@ describe("web console", { timeout: 150000 }, () => {
   it("shows a fired reminder in the page when notifications are refused", async () => {
     const refused = await newPage({ notifications: false });
     await signIn(refused);
-    await refused.getByRole("button", { name: "Enable notifications" }).click();
-    await refused.locator("#toasts").getByText("Reminders will show here in the page.").waitFor({ timeout: UI_MS });
-    assert.notEqual(await refused.evaluate(() => Notification.permission), "granted");
+    // Headless Chromium may answer "denied" before anyone asks; otherwise the request is refused.
+    const asked = await refused.evaluate(() => Notification.permission);
+    if (asked === "default") {
+      await refused.getByRole("button", { name: "Enable notifications" }).click();
+      await refused.locator("#toasts").getByText("Reminders will show here in the page.").waitFor({ timeout: UI_MS });
+    }
+    const permission = await refused.evaluate(() => Notification.permission);
+    console.log(`notification permission: ${asked} before asking, ${permission} after`);
+    assert.notEqual(permission, "granted");
     await openForm(refused);
     await field(refused, "Title").fill("Take the bins out");
     await field(refused, "Time zone").fill(ZONE);

@@ -152,6 +152,7 @@ function liveEvent(type, event) {
     applySoon();
   } else if (type === "reminder.fired") {
     remind(event.data);
+    if (detail.shownId() === event.task_id) actions.refetch(event.task_id); // the reminder's state
   }
 }
 
