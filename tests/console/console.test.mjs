@@ -92,6 +92,15 @@ function row(tab, title) {
   return tab.locator("#task-list li", { has: tab.getByText(title, { exact: true }) });
 }
 
+/**
+ * Clicks the checkbox of task `id`'s row once. Not check(): the click redraws the row, and
+ * check() then retries on whatever row matches its locator — by title, the next occurrence,
+ * which it would complete too, and the one after (seen as a runaway series on a loaded machine).
+ */
+async function toggleRow(tab, id) {
+  await tab.locator(`#task-list li[data-id="${id}"] input[type="checkbox"]`).click();
+}
+
 /** A control of the task form by its label. */
 function field(tab, label) {
   return tab.locator("#editor").getByLabel(label, { exact: true });
@@ -241,7 +250,7 @@ describe("web console", { timeout: 150000 }, () => {
   it("completing a repeating task brings its next occurrence in live", async () => {
     const first = await api(page, "GET", "/tasks?q=water");
     const original = first.body.items[0];
-    await row(page, "Water the plants").getByRole("checkbox").check();
+    await toggleRow(page, original.id);
     await waitFor("the next occurrence from the recurrence role in the list", FLOW_MS, async () => {
       const ids = await row(page, "Water the plants").evaluateAll((rows) => rows.map((r) => r.dataset.id));
       return ids.length === 1 && ids[0] !== original.id;
@@ -283,7 +292,7 @@ describe("web console", { timeout: 150000 }, () => {
       };
     });
     try {
-      await row(page, "Sweep the yard").getByRole("checkbox").check();
+      await toggleRow(page, first.id);
       const ids = () => row(page, "Sweep the yard").evaluateAll((rows) => rows.map((r) => r.dataset.id));
       await waitFor("the next occurrence in the list", FLOW_MS, async () => (await ids()).some((id) => id !== first.id));
       release();
@@ -383,7 +392,7 @@ describe("web console", { timeout: 150000 }, () => {
     assert.equal(first.status, 201);
     await row(page, "Feed the cat").waitFor({ timeout: FLOW_MS });
     // Completing brings the second occurrence: the series is alive.
-    await row(page, "Feed the cat").getByRole("checkbox").check();
+    await toggleRow(page, first.body.id);
     await waitFor("the second occurrence in the list", FLOW_MS, async () => {
       const ids = await row(page, "Feed the cat").evaluateAll((rows) => rows.map((r) => r.dataset.id));
       return ids.length === 1 && ids[0] !== first.body.id;
