@@ -366,6 +366,9 @@ describe("web console", { timeout: 150000 }, () => {
       return shown.open === before.open + 1 && shown.overdue === before.overdue + 1 && shown.urgent === before.urgent + 1;
     });
     await shot(page, "desktop-counts");
+    // The live row went where the API's order puts it (the list is sorted by due time).
+    const listed = (await api(page, "GET", "/tasks?status=open&sort=due_at&order=asc")).body.items.map((t) => t.id);
+    assert.deepEqual(await page.locator("#task-list li").evaluateAll((rows) => rows.map((r) => r.dataset.id)), listed);
     assert.equal((await api(page, "POST", `/tasks/${late.body.id}/complete`)).status, 200);
     await waitFor("the counts to follow its completion", FLOW_MS, async () => {
       const shown = await shownCounts(page);
