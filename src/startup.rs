@@ -188,6 +188,8 @@ impl Application {
                 auth: self.auth.clone(),
                 broker: BrokerProbe::new(Arc::new(probe)),
                 webhook_policy: self.webhook_policy.clone(),
+                webhook_client: WebhookClient::new(self.webhook_policy.clone(), self.roles.webhook_timeout())
+                    .context("cannot build the webhook client")?,
                 live: hub.clone(),
                 stalls: self.stalls.clone(),
                 admission,
@@ -220,7 +222,18 @@ impl Application {
                     self.stalls.clone(),
                     shutdown.clone(),
                 );
+                // Where this process creates the topics, the live role subscribes once they
+                // exist, like every role: subscribed before, it may see them only at the next
+                // metadata refresh (10 s), and as it starts at the latest offset the events of
+                // those seconds would never reach a stream. An API alone creates no topics: it
+                // subscribes at once.
+                let ready = needs_broker.then(|| self.topics_ready.clone());
                 parts.spawn(async move {
+                    if let Some(ready) = ready {
+                        if !topics_exist(&ready, &stop).await {
+                            return Ok(());
+                        }
+                    }
                     consumer::run(
                         &kafka,
                         store,

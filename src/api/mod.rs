@@ -40,6 +40,8 @@ pub struct AppState {
     pub live: live::LiveHub,
     /// Where webhooks may point (never back at this API).
     pub webhook_policy: crate::webhook::EgressPolicy,
+    /// Makes the test calls of POST /webhook/test, under that policy.
+    pub webhook_client: crate::webhook::WebhookClient,
     /// Roles of this process waiting for a dependency.
     pub stalls: crate::bus::Stalls,
     /// The bounded write queue.

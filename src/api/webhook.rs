@@ -1,9 +1,9 @@
 //! The caller's reminder webhook: PUT sets it (the signing secret is shown once), GET shows
-//! it without the secret, DELETE removes it.
+//! it without the secret, DELETE removes it, POST /webhook/test sends it one signed test call.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::put;
+use axum::routing::{post, put};
 use axum::{Json, Router};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -13,10 +13,12 @@ use super::{ApiError, ApiJson, AppState, Problem};
 use crate::auth::CurrentUser;
 use crate::config::Secret;
 use crate::domain::FieldError;
-use crate::webhook::{EgressPolicy, WebhookUrl};
+use crate::webhook::{Call, EgressPolicy, WebhookUrl};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/webhook", put(put_webhook).get(get_webhook).delete(delete_webhook))
+    Router::new()
+        .route("/webhook", put(put_webhook).get(get_webhook).delete(delete_webhook))
+        .route("/webhook/test", post(test_webhook))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -116,6 +118,94 @@ pub async fn delete_webhook(
     } else {
         Err(ApiError::NotFound("no webhook is set".into()))
     }
+}
+
+/// What one test call did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WebhookTestView {
+    /// Whether the receiver answered with a 2xx status.
+    pub delivered: bool,
+    /// The receiver's HTTP status, when it answered.
+    pub status: Option<u16>,
+    /// Why the call failed: refused by the egress policy, no connection, timeout, or a status
+    /// other than 2xx. The URL shows as `scheme://host[:port]` only.
+    pub error: Option<String>,
+    /// From the start of the call to its answer or failure, in milliseconds.
+    pub latency_ms: u64,
+    /// Sent as `X-Taskstream-Delivery`; it starts with `test-`.
+    pub delivery_id: String,
+}
+
+/// Send one signed test call to the reminder webhook and tell what happened.
+///
+/// The call is made as a reminder's would be (same signature, egress policy checked on the
+/// address it connects to, same timeout), with a body of type `webhook.test`. Each test
+/// counts against the hour's webhook changes.
+#[utoipa::path(post, path = "/api/v1/webhook/test", tag = "webhook",
+    responses(
+        (status = 200, description = "The call was made (or refused by the egress policy); the answer tells the outcome", body = WebhookTestView),
+        (status = 404, description = "No webhook is set", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The stored URL no longer passes the rules; set it again", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many webhook changes and tests this hour", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(user = %user.as_str()))]
+pub async fn test_webhook(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<WebhookTestView>, ApiError> {
+    let webhook = state
+        .store
+        .webhook(user.as_str())
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no webhook is set".into()))?;
+    // The stored URL passed these rules when it was set; the rules may have become stricter.
+    let url = WebhookUrl::parse(&webhook.url)
+        .map_err(|e| ApiError::Conflict(format!("the stored webhook URL {e}; set it again")))?;
+    state.quotas.webhook_change(&user)?;
+    let delivery_id = format!("test-{}", uuid::Uuid::new_v4());
+    let body = serde_json::json!({
+        "type": "webhook.test",
+        "delivery_id": delivery_id,
+        "sent_at": crate::time::format(crate::time::now()),
+        "message": "A test call from taskstream: fired reminders arrive like this, signed the same way.",
+    })
+    .to_string()
+    .into_bytes();
+    let started = std::time::Instant::now();
+    let sent = state
+        .webhook_client
+        .post(Call {
+            url: &url,
+            secret: webhook.secret.expose(),
+            delivery_id: &delivery_id,
+            body,
+        })
+        .await;
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let view = match sent {
+        Ok(status) => WebhookTestView {
+            delivered: true,
+            status: Some(status.as_u16()),
+            error: None,
+            latency_ms,
+            delivery_id,
+        },
+        Err(error) => WebhookTestView {
+            delivered: false,
+            status: error.status().map(|s| s.as_u16()),
+            error: Some(error.report()),
+            latency_ms,
+            delivery_id,
+        },
+    };
+    tracing::info!(
+        delivered = view.delivered,
+        status = view.status,
+        latency_ms,
+        "webhook test call"
+    );
+    Ok(Json(view))
 }
 
 #[cfg(test)]

@@ -131,7 +131,8 @@ pub struct HttpSettings {
     #[arg(long, env = "TASKSTREAM_QUOTA_REMINDERS", default_value_t = 20_000)]
     pub quota_reminders: u32,
 
-    /// Webhook changes (set, remove) one user may make an hour (beyond it: 429 + Retry-After).
+    /// Webhook changes and test calls (set, remove, test) one user may make an hour (beyond
+    /// it: 429 + Retry-After).
     #[arg(long, env = "TASKSTREAM_QUOTA_WEBHOOK_CHANGES_PER_HOUR", default_value_t = 30)]
     pub quota_webhook_changes_per_hour: u32,
     /// Lets the web console at / sign a person in with a name alone (a short-lived token for

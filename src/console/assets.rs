@@ -36,6 +36,7 @@ static ASSETS: &[Asset] = &[
     asset!("main.js", JS),
     asset!("actions.js", JS),
     asset!("api.js", JS),
+    asset!("counts.js", JS),
     asset!("dom.js", JS),
     asset!("editor.js", JS),
     asset!("detail.js", JS),

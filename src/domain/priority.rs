@@ -14,6 +14,8 @@ pub enum Priority {
 
 impl Priority {
     pub const NAMES: &'static str = "low, medium, high, urgent";
+    /// Every priority, lowest first.
+    pub const ALL: [Self; 4] = [Self::Low, Self::Medium, Self::High, Self::Urgent];
 
     pub fn rank(self) -> i64 {
         match self {

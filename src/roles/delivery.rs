@@ -357,7 +357,7 @@ impl DeliveryWorker {
             delivery_id: &row.reminder_id,
             body: row.payload.clone().into_bytes(),
         };
-        self.client.post(call).await.map_err(|error| {
+        self.client.post(call).await.map(|_| ()).map_err(|error| {
             let health = if error.host_is_down() {
                 Health::Down
             } else if matches!(error, DeliveryError::Status { .. }) {
@@ -367,7 +367,7 @@ impl DeliveryWorker {
             };
             // A refused destination is refused on every retry: fail it now.
             let permanent = error.is_permanent();
-            let why = redacted(error);
+            let why = error.report();
             if permanent {
                 Failure::Permanent(why)
             } else {
@@ -435,15 +435,6 @@ impl DeliveryWorker {
         }
         tracing::error!("cannot record the delivery outcome; the job will be sent again when its claim runs out");
     }
-}
-
-/// An error as stored and published: the URL as `scheme://host[:port]` (the client's errors
-/// show no more), at most 1000 characters.
-fn redacted(error: DeliveryError) -> String {
-    format!("{:#}", anyhow::Error::from(error))
-        .chars()
-        .take(1_000)
-        .collect()
 }
 
 enum Failure {

@@ -6,6 +6,7 @@
 //! anyway and queueing in the pool is cheaper than retrying on `SQLITE_BUSY`.
 
 mod audit;
+mod counts;
 mod deliveries;
 mod dialect;
 mod fault;
@@ -37,6 +38,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub use audit::AuditEntry;
+pub use counts::{TaskCounts, COUNT_CAP};
 pub use deliveries::{ClaimRequest, Claimed, DeliveryFilter, DeliveryRow, DeliveryState, NewDelivery, WEBHOOK};
 pub use dialect::Backend;
 pub use fault::is_outage;

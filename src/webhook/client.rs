@@ -34,6 +34,20 @@ pub enum DeliveryError {
 }
 
 impl DeliveryError {
+    /// The error as stored, published and shown to the user: its causes in one line, the URL
+    /// as `scheme://host[:port]` (no cause shows more), at most 1000 characters.
+    pub fn report(self) -> String {
+        format!("{:#}", anyhow::Error::from(self)).chars().take(1_000).collect()
+    }
+
+    /// The receiver's status, when it answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
     /// Whether a retry could succeed where this call failed.
     pub fn is_permanent(&self) -> bool {
         matches!(self, Self::Refused { .. })
@@ -83,11 +97,11 @@ impl WebhookClient {
         Ok(Self { http, policy })
     }
 
-    /// POSTs `call.body` as JSON, signed with the current time.
+    /// POSTs `call.body` as JSON, signed with the current time; answers the 2xx status.
     ///
     /// # Errors
     /// When the policy refuses the destination, the call fails or the answer is not 2xx.
-    pub async fn post(&self, call: Call<'_>) -> Result<(), DeliveryError> {
+    pub async fn post(&self, call: Call<'_>) -> Result<StatusCode, DeliveryError> {
         let url = call.url.redacted();
         // A literal address never reaches the resolver: judge it here.
         self.policy.check(call.url).map_err(|refusal| DeliveryError::Refused {
@@ -107,7 +121,7 @@ impl WebhookClient {
             .map_err(|error| transport_error(url.clone(), error))?;
         let status = response.status();
         if status.is_success() {
-            Ok(())
+            Ok(status)
         } else {
             Err(DeliveryError::Status { url, status })
         }
@@ -143,7 +157,7 @@ mod tests {
         port
     }
 
-    async fn post(policy: EgressPolicy, url: &str) -> Result<(), DeliveryError> {
+    async fn post(policy: EgressPolicy, url: &str) -> Result<StatusCode, DeliveryError> {
         let client = WebhookClient::new(policy, Duration::from_secs(5)).expect("client");
         let url = WebhookUrl::parse(url).expect("url");
         client

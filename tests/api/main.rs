@@ -10,6 +10,7 @@ mod process;
 
 mod abuse;
 mod console;
+mod counts;
 mod delivery;
 mod errors;
 mod events;

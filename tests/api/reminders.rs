@@ -56,6 +56,11 @@ impl Receiver {
     pub(crate) fn calls(&self) -> Vec<Call> {
         self.calls.lock().expect("lock").clone()
     }
+
+    /// From now on answers every call with `status`.
+    pub(crate) fn answer(&self, status: u16) {
+        self.status.store(status, Ordering::SeqCst);
+    }
 }
 
 pub(crate) async fn set_webhook(app: &TestApp, url: &str) -> String {

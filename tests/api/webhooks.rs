@@ -11,7 +11,7 @@ use taskstream::roles::Role;
 use taskstream::startup::Parts;
 
 use crate::delivery::deliveries;
-use crate::helpers::{assert_problem, spawn, spawn_app, spawn_app_with_events, TestApp, WorkerProcess};
+use crate::helpers::{assert_problem, spawn, spawn_app, spawn_app_with_events, spawn_tuned, TestApp, WorkerProcess};
 use crate::reminders::{in_secs, reminders, set_webhook, wait_for_calls, wait_for_state, Receiver, USER};
 
 /// Every spelling of an address on the inside, and a URL carrying credentials.
@@ -197,4 +197,133 @@ async fn signing_secrets_are_sealed_at_rest_and_older_plain_ones_get_sealed() {
     store.close().await;
     wrong.close().await;
     pool.close().await;
+}
+
+async fn test_call(app: &TestApp, user: &str) -> reqwest::Response {
+    app.request(reqwest::Method::POST, "/api/v1/webhook/test", user)
+        .send()
+        .await
+        .expect("send")
+}
+
+async fn test_outcome(app: &TestApp) -> Value {
+    let response = test_call(app, USER).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn a_test_call_is_signed_like_a_reminder_and_tells_what_the_receiver_answered() {
+    let app = spawn_app().await;
+    assert_problem(test_call(&app, USER).await, StatusCode::NOT_FOUND, None).await;
+
+    let (receiver, url) = Receiver::start().await;
+    let secret = set_webhook(&app, &url).await;
+    let outcome = test_outcome(&app).await;
+    assert_eq!(
+        (outcome["delivered"].clone(), outcome["status"].clone()),
+        (json!(true), json!(200))
+    );
+    assert!(
+        outcome["error"].is_null() && outcome["latency_ms"].is_u64(),
+        "{outcome}"
+    );
+    let calls = receiver.calls();
+    assert_eq!(calls.len(), 1, "one call per test");
+    let (headers, body, _) = &calls[0];
+    let delivery = outcome["delivery_id"].as_str().expect("delivery id");
+    assert!(delivery.starts_with("test-"), "{delivery}");
+    assert_eq!(headers[taskstream::webhook::DELIVERY_HEADER], delivery);
+    let signed = headers[taskstream::webhook::SIGNATURE_HEADER].to_str().expect("ascii");
+    let t: i64 = signed
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|t| t.parse().ok())
+        .expect("t=<seconds>");
+    assert_eq!(
+        signed,
+        taskstream::webhook::signature(&secret, t, body),
+        "signed with the user's secret"
+    );
+    let sent: Value = serde_json::from_slice(body).expect("json body");
+    assert_eq!(
+        (sent["type"].as_str(), sent["delivery_id"].as_str()),
+        (Some("webhook.test"), Some(delivery))
+    );
+
+    receiver.answer(503);
+    let outcome = test_outcome(&app).await;
+    assert_eq!(
+        (outcome["delivered"].clone(), outcome["status"].clone()),
+        (json!(false), json!(503))
+    );
+    let error = outcome["error"].as_str().expect("error");
+    assert!(error.contains("503") && !error.contains("/hook"), "{error}");
+
+    // Another user has no webhook: the test call is not made to this one.
+    assert_problem(test_call(&app, "someone-else").await, StatusCode::NOT_FOUND, None).await;
+    assert_eq!(receiver.calls().len(), 2);
+}
+
+#[tokio::test]
+async fn a_test_call_is_refused_by_the_policy_at_the_address_it_would_connect_to() {
+    // Without loopback on the allow-list: a name is accepted when set (it is not resolved
+    // then) and refused when the test call resolves it to 127.0.0.1.
+    let app = spawn_tuned(
+        |http| Parts {
+            http: Some(http),
+            ..Parts::default()
+        },
+        |roles| roles.webhook_allow = Vec::new(),
+    )
+    .await;
+    let (receiver, url) = Receiver::start().await;
+    let port = url::Url::parse(&url).expect("url").port().expect("port");
+    set_webhook(&app, &format!("http://localhost:{port}/hook?token=s3cret")).await;
+    let outcome = test_outcome(&app).await;
+    assert_eq!(outcome["delivered"], false);
+    assert!(outcome["status"].is_null());
+    let error = outcome["error"].as_str().expect("error");
+    assert!(error.contains("destination address not allowed"), "{error}");
+    assert!(!error.contains("s3cret") && !error.contains("127.0.0.1"), "{error}");
+    assert!(receiver.calls().is_empty(), "the receiver got nothing");
+}
+
+#[tokio::test]
+async fn a_test_call_waits_no_longer_than_a_delivery_and_counts_against_the_webhook_quota() {
+    let app = spawn_tuned(
+        |mut http| {
+            http.quota_webhook_changes_per_hour = 3;
+            Parts {
+                http: Some(http),
+                ..Parts::default()
+            }
+        },
+        |roles| roles.webhook_timeout_ms = 500,
+    )
+    .await;
+    // Takes connections and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = silent.local_addr().expect("addr");
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            open.push(stream);
+        }
+    });
+    set_webhook(&app, &format!("http://{address}/hook")).await; // change 1 of 3
+    let outcome = test_outcome(&app).await; // 2 of 3
+    assert_eq!(
+        (outcome["delivered"].clone(), outcome["status"].clone()),
+        (json!(false), Value::Null)
+    );
+    let latency = outcome["latency_ms"].as_u64().expect("latency");
+    assert!(
+        (500..5_000).contains(&latency),
+        "gave up after the 500 ms timeout: {latency} ms"
+    );
+    test_outcome(&app).await; // 3 of 3
+    let refused = assert_problem(test_call(&app, USER).await, StatusCode::TOO_MANY_REQUESTS, None).await;
+    assert!(refused["detail"].is_string());
+    held.abort();
 }

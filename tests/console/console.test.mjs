@@ -1,10 +1,14 @@
 // The web console in a real browser (Debian's chromium, driven by playwright-core) against
 // `taskstream all` with a real broker: sign-in, the task form with its live preview and field
 // errors, the recurrence role's next occurrence arriving live, two tabs seeing each other,
-// a stale edit rolled back, deletion, a reminder as a browser notification, accessibility
-// (axe-core), phone width and dark mode. Screenshots go to $CONSOLE_SCREENSHOTS.
+// a stale edit rolled back, deletion of a task and of a whole series, the counts beside the
+// filters, the webhook with its test call, a reminder as a browser notification (and as an
+// in-page message when notifications are refused), accessibility (axe-core), phone width and
+// dark mode. Screenshots go to $CONSOLE_SCREENSHOTS.
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -40,9 +44,10 @@ function captureNotifications() {
   };
 }
 
-async function newPage(options = {}) {
+/** A tab in a context of its own; with `notifications: false` it is not granted notifications. */
+async function newPage({ notifications = true, ...options } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, ...options });
-  await context.grantPermissions(["notifications"], { origin: server.base });
+  if (notifications) await context.grantPermissions(["notifications"], { origin: server.base });
   const tab = await context.newPage();
   await tab.addInitScript(captureNotifications);
   const errors = [];
@@ -87,6 +92,15 @@ function row(tab, title) {
   return tab.locator("#task-list li", { has: tab.getByText(title, { exact: true }) });
 }
 
+/**
+ * Clicks the checkbox of task `id`'s row once. Not check(): the click redraws the row, and
+ * check() then retries on whatever row matches its locator — by title, the next occurrence,
+ * which it would complete too, and the one after (seen as a runaway series on a loaded machine).
+ */
+async function toggleRow(tab, id) {
+  await tab.locator(`#task-list li[data-id="${id}"] input[type="checkbox"]`).click();
+}
+
 /** A control of the task form by its label. */
 function field(tab, label) {
   return tab.locator("#editor").getByLabel(label, { exact: true });
@@ -95,6 +109,42 @@ function field(tab, label) {
 async function openForm(tab) {
   await tab.getByRole("button", { name: "New task" }).click();
   await field(tab, "Title").waitFor({ timeout: UI_MS });
+}
+
+/** The count a filter choice shows beside its label ("Open (3)" → 3), or null. */
+async function shownCount(locator) {
+  const match = /\((\d+)\)$/.exec((await locator.textContent()).trim());
+  return match ? Number(match[1]) : null;
+}
+
+/** The counts beside the filters, as the page shows them. */
+async function shownCounts(tab) {
+  const option = (select, value) => tab.locator(`#${select} option[value="${value}"]`);
+  return {
+    open: await shownCount(option("f-status", "open")),
+    completed: await shownCount(option("f-status", "completed")),
+    overdue: await shownCount(tab.locator("#f-overdue-label")),
+    urgent: await shownCount(option("f-priority", "urgent")),
+  };
+}
+
+/** A webhook receiver on 127.0.0.1 that records each call and answers 200. */
+async function startReceiver() {
+  const calls = [];
+  const http = createServer((request, response) => {
+    const chunks = [];
+    request.on("data", (chunk) => chunks.push(chunk));
+    request.on("end", () => {
+      calls.push({ headers: request.headers, body: Buffer.concat(chunks).toString("utf8") });
+      response.writeHead(200).end();
+    });
+  });
+  await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const close = () => {
+    http.close();
+    http.closeAllConnections(); // a kept-alive connection would still take calls
+  };
+  return { url: `http://127.0.0.1:${http.address().port}/hook`, calls, close };
 }
 
 /** Keeps the server's log beside the screenshots and shows its warnings and errors, so a
@@ -200,7 +250,7 @@ describe("web console", { timeout: 150000 }, () => {
   it("completing a repeating task brings its next occurrence in live", async () => {
     const first = await api(page, "GET", "/tasks?q=water");
     const original = first.body.items[0];
-    await row(page, "Water the plants").getByRole("checkbox").check();
+    await toggleRow(page, original.id);
     await waitFor("the next occurrence from the recurrence role in the list", FLOW_MS, async () => {
       const ids = await row(page, "Water the plants").evaluateAll((rows) => rows.map((r) => r.dataset.id));
       return ids.length === 1 && ids[0] !== original.id;
@@ -208,6 +258,52 @@ describe("web console", { timeout: 150000 }, () => {
     const next = (await api(page, "GET", "/tasks?q=water&status=open")).body.items[0];
     assert.equal(Date.parse(next.due_at) - Date.parse(original.due_at), 86400000, "one day later");
     assert.equal(next.occurrence, 2);
+  });
+
+  it("a completion answered after its live events does not bring the completed row back", async () => {
+    const due = new Date(Date.now() + 86400000).toISOString();
+    const first = (await api(page, "POST", "/tasks", { title: "Sweep the yard", due_at: due, recurrence: "FREQ=DAILY" })).body;
+    await row(page, "Sweep the yard").waitFor({ timeout: FLOW_MS });
+    // The answer to the completion is held until the next occurrence has come in live, as
+    // when the answer is slower than the events (a loaded machine).
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route("**/api/v1/tasks/*/complete", async (route) => {
+      const response = await route.fetch();
+      await held;
+      await route.fulfill({ response });
+    });
+    // Counts the page's completions answered, one task after the page took the answer in
+    // (the microtasks that handle it run before any timer).
+    await page.evaluate(() => {
+      window.__completions = 0;
+      const real = window.fetch;
+      window.fetch = async (...args) => {
+        const response = await real(...args);
+        if (String(args[0]).endsWith("/complete")) {
+          const text = response.text.bind(response);
+          response.text = async () => {
+            const body = await text();
+            setTimeout(() => { window.__completions += 1; }, 0);
+            return body;
+          };
+        }
+        return response;
+      };
+    });
+    try {
+      await toggleRow(page, first.id);
+      const ids = () => row(page, "Sweep the yard").evaluateAll((rows) => rows.map((r) => r.dataset.id));
+      await waitFor("the next occurrence in the list", FLOW_MS, async () => (await ids()).some((id) => id !== first.id));
+      release();
+      await waitFor("the held answer to be taken in", UI_MS, () => page.evaluate(() => window.__completions === 1));
+      const shown = await ids();
+      assert.equal(shown.length, 1, `one row, the next occurrence: ${shown}`);
+      assert.notEqual(shown[0], first.id);
+    } finally {
+      release();
+      await page.unroute("**/api/v1/tasks/*/complete");
+    }
   });
 
   it("two tabs of the same user see each other's changes", async () => {
@@ -252,6 +348,35 @@ describe("web console", { timeout: 150000 }, () => {
     await waitFor("the API to answer 404", UI_MS, async () => (await api(page, "GET", `/tasks/${id}`)).status === 404);
   });
 
+  it("shows the counts beside the filters and keeps them fresh live", async () => {
+    const expected = async () => {
+      const { body } = await api(page, "GET", "/tasks/counts");
+      return { open: body.open, completed: body.completed, overdue: body.overdue, urgent: body.open_by_priority.urgent };
+    };
+    const matches = async () => {
+      const [shown, wanted] = [await shownCounts(page), await expected()];
+      return JSON.stringify(shown) === JSON.stringify(wanted) ? wanted : false;
+    };
+    const before = await waitFor("the counts beside the filters to match the API's", UI_MS, matches);
+    // Another device adds an urgent task already overdue: every count it touches follows live.
+    const late = await api(page, "POST", "/tasks", { title: "Overdue and urgent", priority: "urgent", due_at: new Date(Date.now() - 3600000).toISOString() });
+    assert.equal(late.status, 201);
+    await waitFor("the counts to take the new task in", FLOW_MS, async () => {
+      const shown = await shownCounts(page);
+      return shown.open === before.open + 1 && shown.overdue === before.overdue + 1 && shown.urgent === before.urgent + 1;
+    });
+    await shot(page, "desktop-counts");
+    // The live row went where the API's order puts it (the list is sorted by due time).
+    const listed = (await api(page, "GET", "/tasks?status=open&sort=due_at&order=asc")).body.items.map((t) => t.id);
+    assert.deepEqual(await page.locator("#task-list li").evaluateAll((rows) => rows.map((r) => r.dataset.id)), listed);
+    assert.equal((await api(page, "POST", `/tasks/${late.body.id}/complete`)).status, 200);
+    await waitFor("the counts to follow its completion", FLOW_MS, async () => {
+      const shown = await shownCounts(page);
+      return shown.open === before.open && shown.overdue === before.overdue && shown.completed === before.completed + 1;
+    });
+    assert.deepEqual(await shownCounts(page), await expected());
+  });
+
   it("skips an occurrence of a repeating task", async () => {
     const before = (await api(page, "GET", "/tasks?q=water&status=open")).body.items[0];
     await row(page, "Water the plants").getByRole("button").click();
@@ -264,18 +389,63 @@ describe("web console", { timeout: 150000 }, () => {
     await waitFor("the row to show the new due time", UI_MS, async () => (await row(page, "Water the plants").innerText()) !== shown);
   });
 
+  it("deletes the whole series of a repeating task", async () => {
+    const due = new Date(Date.now() + 2 * 86400000).toISOString();
+    const first = await api(page, "POST", "/tasks", { title: "Feed the cat", due_at: due, recurrence: "FREQ=DAILY", time_zone: ZONE });
+    assert.equal(first.status, 201);
+    await row(page, "Feed the cat").waitFor({ timeout: FLOW_MS });
+    // Completing brings the second occurrence: the series is alive.
+    await toggleRow(page, first.body.id);
+    await waitFor("the second occurrence in the list", FLOW_MS, async () => {
+      const ids = await row(page, "Feed the cat").evaluateAll((rows) => rows.map((r) => r.dataset.id));
+      return ids.length === 1 && ids[0] !== first.body.id;
+    });
+    const second = await row(page, "Feed the cat").getAttribute("data-id");
+    await row(page, "Feed the cat").getByRole("button").click();
+    await page.locator("#detail").getByRole("button", { name: "Delete the series" }).click();
+    await waitFor("the row to go", UI_MS, async () => (await row(page, "Feed the cat").count()) === 0);
+    await page.locator("#panel-hint").filter({ hasText: "deleted" }).waitFor({ timeout: UI_MS });
+    assert.equal((await api(page, "GET", `/tasks/${second}`)).status, 404);
+    // Once the deletion has gone through the broker (the audit role recorded it), nothing of
+    // the series is open and no further occurrence appeared, in the API or in the list.
+    await waitFor("the audit role to record the deletion", FLOW_MS, async () => {
+      const { body } = await api(page, "GET", `/tasks/${second}/history`);
+      return body.some((entry) => entry.event_type === "task.deleted");
+    });
+    const left = (await api(page, "GET", "/tasks?q=feed%20cat")).body.items;
+    assert.deepEqual(left.map((t) => [t.id, t.status]), [[first.body.id, "completed"]], "only the completed first occurrence is left");
+    assert.equal(await row(page, "Feed the cat").count(), 0);
+  });
+
   it("sets the reminder webhook, shows its secret once, and removes it", async () => {
     await page.getByRole("button", { name: "Webhook" }).click();
     const dialog = page.getByRole("dialog");
-    await dialog.getByLabel("URL").fill("http://127.0.0.1:9/hook");
+    await dialog.getByLabel("URL").fill("http://10.0.0.1/hook");
     await dialog.getByRole("button", { name: "Save" }).click();
     await dialog.locator("#err-url").filter({ hasText: /\S/ }).waitFor({ timeout: UI_MS });
-    await dialog.getByLabel("URL").fill("https://hooks.example.com/taskstream");
-    await dialog.getByRole("button", { name: "Save" }).click();
-    const secret = dialog.getByLabel("Signing secret (shown this once)");
-    await secret.waitFor({ timeout: UI_MS });
-    assert.match(await secret.inputValue(), /^whsec_/);
-    assert.equal((await api(page, "GET", "/webhook")).body.url, "https://hooks.example.com/taskstream");
+    const receiver = await startReceiver();
+    try {
+      await dialog.getByLabel("URL").fill(receiver.url);
+      await dialog.getByRole("button", { name: "Save" }).click();
+      const secret = dialog.getByLabel("Signing secret (shown this once)");
+      await secret.waitFor({ timeout: UI_MS });
+      assert.match(await secret.inputValue(), /^whsec_/);
+      assert.equal((await api(page, "GET", "/webhook")).body.url, receiver.url);
+      await dialog.getByRole("button", { name: "Send a test call" }).click();
+      await dialog.locator("#w-test-result").filter({ hasText: /delivered: the receiver answered 200 in \d+ ms/ })
+        .waitFor({ timeout: UI_MS });
+      await shot(page, "desktop-webhook-test");
+      assert.equal(receiver.calls.length, 1, "one test call");
+      const [{ headers, body }] = receiver.calls;
+      assert.equal(JSON.parse(body).type, "webhook.test");
+      const t = /^t=(\d+),/.exec(headers["x-taskstream-signature"])[1];
+      const mac = createHmac("sha256", await secret.inputValue()).update(`${t}.${body}`).digest("hex");
+      assert.equal(headers["x-taskstream-signature"], `t=${t},v1=${mac}`, "signed with the secret shown");
+    } finally {
+      receiver.close();
+    }
+    await dialog.getByRole("button", { name: "Send a test call" }).click();
+    await dialog.locator("#w-test-result").filter({ hasText: /not delivered/ }).waitFor({ timeout: UI_MS });
     await dialog.getByRole("button", { name: "Remove" }).click();
     await dialog.getByText("No webhook is set.").waitFor({ timeout: UI_MS });
     assert.equal((await api(page, "GET", "/webhook")).status, 404);
@@ -292,6 +462,31 @@ describe("web console", { timeout: 150000 }, () => {
     const note = await waitFor("the reminder's notification", FLOW_MS, () =>
       page.evaluate(() => window.__notifications.find((n) => n.title === "Call the plumber")));
     assert.match(note.body, /Reminder/);
+  });
+
+  it("shows a fired reminder in the page when notifications are refused", async () => {
+    const refused = await newPage({ notifications: false });
+    await signIn(refused);
+    // Headless Chromium may answer "denied" before anyone asks; otherwise the request is refused.
+    const asked = await refused.evaluate(() => Notification.permission);
+    if (asked === "default") {
+      await refused.getByRole("button", { name: "Enable notifications" }).click();
+      await refused.locator("#toasts").getByText("Reminders will show here in the page.").waitFor({ timeout: UI_MS });
+    }
+    const permission = await refused.evaluate(() => Notification.permission);
+    console.log(`notification permission: ${asked} before asking, ${permission} after`);
+    assert.notEqual(permission, "granted");
+    await openForm(refused);
+    await field(refused, "Title").fill("Take the bins out");
+    await field(refused, "Time zone").fill(ZONE);
+    await field(refused, "Due").fill(wallIn(Date.now() + 3600000));
+    await field(refused, "At an exact time (in the task's time zone)").fill(wallIn(Date.now() + 4000, true));
+    await refused.getByRole("button", { name: "Create" }).click();
+    await refused.locator("#toasts .toast.reminder").filter({ hasText: "Reminder: Take the bins out" })
+      .waitFor({ timeout: FLOW_MS });
+    await shot(refused, "desktop-reminder-toast");
+    assert.deepEqual(await refused.evaluate(() => window.__notifications), [], "no browser notification");
+    await refused.context().close();
   });
 
   it("has no serious accessibility violations and works by keyboard", async () => {

@@ -1,5 +1,6 @@
 // Starts `taskstream all` for the browser tests: a fresh SQLite file or PostgreSQL database,
-// its own topics on the test broker, local sign-in on, a free port. The process is asked to
+// its own topics on the test broker, local sign-in on, a free port, webhooks allowed to reach
+// 127.0.0.1 (where the tests' receiver listens; the API's own address stays refused). The process is asked to
 // die with this one (PR_SET_PDEATHSIG through setpriv), so a killed test leaves nothing behind.
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -61,6 +62,7 @@ export async function startServer() {
     TASKSTREAM_DATA_DIR: dataDir,
     TASKSTREAM_LISTEN: "127.0.0.1:0",
     TASKSTREAM_CONSOLE_LOCAL_SIGNIN: "true",
+    TASKSTREAM_WEBHOOK_ALLOW: "127.0.0.1/32",
     TASKSTREAM_TOPIC_PREFIX: `console-${run}-`,
     TASKSTREAM_LOG_FORMAT: "json",
     TASKSTREAM_LOG: "info",

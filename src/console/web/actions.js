@@ -22,7 +22,7 @@ async function attempt(before, optimistic, request, what) {
     changed(data, before.id);
     return data;
   } catch (error) {
-    list.put(before);
+    list.put(before, { insert: true });
     if (error.status === 412) {
       toast(`“${before.title}” was changed elsewhere; nothing was ${what}. Showing its current version.`, "error");
       await refetch(before.id);

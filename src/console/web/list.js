@@ -25,17 +25,27 @@ export function init(given) {
   $("more").addEventListener("click", () => load({ more: true }));
 }
 
-function query(cursor, limit) {
+/** The filters as chosen in the form. */
+function filters() {
   const form = new FormData($("filters"));
+  return {
+    status: String(form.get("status") || ""),
+    priority: String(form.get("priority") || ""),
+    sort: String(form.get("sort") || "due_at"),
+    order: String(form.get("order") || "asc"),
+    q: String(form.get("q") || "").trim(),
+    tag: String(form.get("tag") || "").trim().toLowerCase(),
+    overdue: Boolean(form.get("overdue")),
+  };
+}
+
+function query(cursor, limit) {
+  const f = filters();
   const params = new URLSearchParams();
-  for (const name of ["status", "priority", "sort", "order"]) {
-    if (form.get(name)) params.set(name, form.get(name));
+  for (const name of ["status", "priority", "sort", "order", "q", "tag"]) {
+    if (f[name]) params.set(name, f[name]);
   }
-  const q = String(form.get("q") || "").trim();
-  if (q) params.set("q", q);
-  const tag = String(form.get("tag") || "").trim().toLowerCase();
-  if (tag) params.set("tag", tag);
-  if (form.get("overdue")) params.set("overdue", "true");
+  if (f.overdue) params.set("overdue", "true");
   params.set("limit", String(limit));
   if (cursor) params.set("cursor", cursor);
   return params.toString();
@@ -51,7 +61,8 @@ export async function load({ more = false } = {}) {
   try {
     const { data } = await call("GET", `/tasks?${query(more ? state.next : null, limit)}`);
     if (generation !== state.generation) return;
-    state.items = more ? state.items.concat(data.items) : data.items;
+    const items = data.items.map(newest);
+    state.items = more ? state.items.concat(items) : items;
     state.next = data.next_cursor;
     fill($("filters-error"));
     render();
@@ -62,15 +73,82 @@ export async function load({ more = false } = {}) {
   }
 }
 
+/** `task`, or the later version of it the list already shows (a live change overtook the load). */
+function newest(task) {
+  const shown = state.items.find((t) => t.id === task.id);
+  return shown && shown.version > task.version ? shown : task;
+}
+
+/** Whether live changes can go in row by row: not under a search, whose word matching is the API's. */
+export function canApply() {
+  return !filters().q;
+}
+
+/**
+ * A live change of one task: its row is replaced, moved to where the sort puts it, or taken
+ * out when the task no longer matches the filters; a task new to the list goes in where it
+ * sorts (past the last row only when no further page could hold it). An older version than
+ * the one shown changes nothing.
+ */
+export function apply(task) {
+  const index = state.items.findIndex((t) => t.id === task.id);
+  if (index >= 0) {
+    if (state.items[index].version > task.version) return;
+    state.items.splice(index, 1);
+  }
+  const f = filters();
+  if (matches(task, f)) {
+    const at = state.items.findIndex((t) => sortsBefore(task, t, f));
+    if (at >= 0) state.items.splice(at, 0, task);
+    else if (!state.next) state.items.push(task);
+  }
+  render();
+}
+
+function matches(task, f) {
+  return (!f.status || task.status === f.status)
+    && (!f.priority || task.priority === f.priority)
+    && (!f.tag || task.tags.includes(f.tag))
+    && (!f.overdue || isOverdue(task));
+}
+
+const RANK = { low: 0, medium: 1, high: 2, urgent: 3 };
+/** The sort key of a task without a due time, after every dated one (as the API sorts). */
+const NO_DUE = "~";
+
+function sortKey(task, sort) {
+  if (sort === "due_at") return task.due_at ?? NO_DUE;
+  if (sort === "priority") return RANK[task.priority];
+  return task[sort];
+}
+
+/** Whether `a` comes before `b` in the API's order: by the sort key, then by id. */
+function sortsBefore(a, b, f) {
+  const compare = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
+  const c = compare(sortKey(a, f.sort), sortKey(b, f.sort)) || compare(a.id, b.id);
+  return f.order === "desc" ? c > 0 : c < 0;
+}
+
 export function get(id) {
   return state.items.find((task) => task.id === id) || null;
 }
 
-/** Shows `task` as given (an optimistic change, or the server's answer). */
-export function put(task) {
+/**
+ * Shows `task` (an optimistic change, or the server's answer) in place of its row, unless the
+ * row already shows a later version: a reload overtook this answer. A task the list does not
+ * hold is added only with `insert` (a rollback), so a late answer never brings back a row a
+ * reload took out (a completed occurrence under the "open" filter).
+ */
+export function put(task, { insert = false } = {}) {
   const index = state.items.findIndex((t) => t.id === task.id);
-  if (index >= 0) state.items[index] = task;
-  else state.items.unshift(task);
+  if (index >= 0) {
+    if (state.items[index].version > task.version) return;
+    state.items[index] = task;
+  } else if (insert) {
+    state.items.unshift(task);
+  } else {
+    return;
+  }
   render();
 }
 

@@ -1,6 +1,7 @@
 // The console: sign-in, then the list, the panel (a task or the form) and the live stream.
 import { call, describe, signedOut } from "./api.js";
 import * as actions from "./actions.js";
+import * as counts from "./counts.js";
 import * as detail from "./detail.js";
 import { $, debounce, fill } from "./dom.js";
 import * as editor from "./editor.js";
@@ -21,8 +22,13 @@ const live = new LiveStream({
   onUnauthorized: () => signOut("Your session has ended; sign in again."),
 });
 
-/** Live changes come in bursts (a completion and the next occurrence): one reload for each burst. */
-const reloadSoon = debounce(() => list.load(), 150);
+/** The list and the counts beside the filters, as the server has them now. */
+function reload() {
+  list.load();
+  counts.load();
+}
+
+const reloadSoon = debounce(reload, 150);
 
 // --- signing in ---------------------------------------------------------------------------
 
@@ -99,7 +105,7 @@ function enter() {
   $("sign-out").hidden = false;
   $("webhook-open").hidden = false;
   $("notify-enable").hidden = !("Notification" in window) || Notification.permission !== "default";
-  list.load();
+  reload();
   live.start();
   $("new-task").focus();
 }
@@ -135,16 +141,65 @@ function changed(task, id) {
 
 // --- live ---------------------------------------------------------------------------------
 
+/** Changes of a burst (a completion and the next occurrence), the last one per task. */
+const burst = new Map();
+/** A burst changing more tasks than this reloads the list (one call) instead of each row. */
+const ROWS_PER_BURST = 20;
+
 function liveEvent(type, event) {
   if (type.startsWith("task.")) {
-    reloadSoon();
-    if (detail.shownId() === event.task_id) {
-      if (type === "task.deleted") changed(null, event.task_id);
-      else actions.refetch(event.task_id);
-    }
+    burst.set(event.task_id, { type, event });
+    applySoon();
   } else if (type === "reminder.fired") {
     remind(event.data);
+    if (detail.shownId() === event.task_id) actions.refetch(event.task_id); // the reminder's state
   }
+}
+
+/** Applies the burst 150 ms after its first change (so a steady flow still shows). */
+let applyTimer = null;
+function applySoon() {
+  applyTimer ??= setTimeout(applyBurst, 150);
+}
+
+function applyBurst() {
+  applyTimer = null;
+  const changes = [...burst.values()];
+  burst.clear();
+  counts.load();
+  if (changes.length > ROWS_PER_BURST || !list.canApply()) {
+    list.load();
+    for (const { event } of changes) if (detail.shownId() === event.task_id) actions.refetch(event.task_id);
+    return;
+  }
+  for (const { type, event } of changes) applyChange(type, event);
+}
+
+/** One task's row (and the panel, when it shows the task) follows a live change. */
+async function applyChange(type, event) {
+  const id = event.task_id;
+  let task = null;
+  if (type === "task.created") task = fromSnapshot(event);
+  else if (type !== "task.deleted") task = await current(id);
+  if (task === undefined) return;
+  if (task) list.apply(task);
+  else list.remove(id);
+  changed(task, id);
+}
+
+/** The task as the API has it now; null when it is gone, undefined when that is unknown. */
+async function current(id) {
+  try {
+    return (await call("GET", `/tasks/${id}`)).data;
+  } catch (error) {
+    return error.status === 404 ? null : undefined;
+  }
+}
+
+/** A task.created event's snapshot in the shape the API answers (docs/events.md). */
+function fromSnapshot(event) {
+  const { occurrence_index: occurrence, series_start: _, ...task } = event.data.task;
+  return { ...task, id: event.task_id, occurrence, version: event.task_version };
 }
 
 function remind(data) {
@@ -176,7 +231,7 @@ function init() {
   detail.init({ onEdit: editTask });
   editor.init({
     onSaved: (task) => {
-      list.load();
+      reload();
       openTask(task);
     },
     onCancel: () => {
@@ -194,9 +249,9 @@ function init() {
   $("editor").addEventListener("keydown", (event) => {
     if (event.key === "Escape") $("e-cancel").click();
   });
-  const reload = debounce(() => list.load(), 250);
-  $("filters").addEventListener("input", reload);
-  $("filters").addEventListener("change", reload);
+  const filter = debounce(() => list.load(), 250);
+  $("filters").addEventListener("input", filter);
+  $("filters").addEventListener("change", filter);
 
   if (session.token()) enter();
   else showSignIn();

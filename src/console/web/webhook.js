@@ -1,4 +1,5 @@
-// The reminder webhook: set (the signing secret is shown once, with a copy button), remove.
+// The reminder webhook: set (the signing secret is shown once, with a copy button), send a
+// test call and show how the receiver answered, remove.
 import { call, describe } from "./api.js";
 import { $, fill } from "./dom.js";
 import { toast } from "./toast.js";
@@ -12,6 +13,7 @@ export function init() {
     save();
   });
   $("w-delete").addEventListener("click", () => remove());
+  $("w-test").addEventListener("click", () => test());
   $("w-copy").addEventListener("click", async () => {
     try {
       await navigator.clipboard.writeText($("w-secret").value);
@@ -29,8 +31,15 @@ function error(message) {
   else $("w-url").removeAttribute("aria-invalid");
 }
 
+/** Whether a webhook is set: the test button only makes sense then. */
+function isSet(set) {
+  $("w-test").hidden = !set;
+  $("w-delete").hidden = !set;
+}
+
 async function open() {
   error("");
+  fill($("w-test-result"));
   $("w-secret-box").hidden = true;
   $("w-secret").value = "";
   $("webhook-dialog").showModal();
@@ -38,8 +47,10 @@ async function open() {
     const { data } = await call("GET", "/webhook");
     fill($("webhook-current"), `Reminders are sent to ${data.url} (set ${new Date(data.created_at).toLocaleString()}).`);
     $("w-url").value = data.url;
+    isSet(true);
   } catch (failure) {
     fill($("webhook-current"), failure.status === 404 ? "No webhook is set." : describe(failure));
+    isSet(failure.status !== 404);
   }
 }
 
@@ -50,6 +61,7 @@ async function save() {
     fill($("webhook-current"), `Reminders are sent to ${data.url}.`);
     $("w-secret").value = data.secret;
     $("w-secret-box").hidden = false;
+    isSet(true);
     $("w-secret").focus();
     $("w-secret").select();
   } catch (failure) {
@@ -64,7 +76,26 @@ async function remove() {
     fill($("webhook-current"), "No webhook is set.");
     $("w-url").value = "";
     $("w-secret-box").hidden = true;
+    fill($("w-test-result"));
+    isSet(false);
   } catch (failure) {
     error(failure.status === 404 ? "No webhook is set." : describe(failure));
+  }
+}
+
+/** One signed test call through the API; says what the receiver answered, or why not. */
+async function test() {
+  const button = $("w-test");
+  button.disabled = true;
+  fill($("w-test-result"), "Sending a test call…");
+  try {
+    const { data } = await call("POST", "/webhook/test");
+    fill($("w-test-result"), data.delivered
+      ? `Test call delivered: the receiver answered ${data.status} in ${data.latency_ms} ms.`
+      : `Test call not delivered (${data.latency_ms} ms): ${data.error}`);
+  } catch (failure) {
+    fill($("w-test-result"), failure.status === 404 ? "No webhook is set." : `No test call was made: ${describe(failure)}`);
+  } finally {
+    button.disabled = false;
   }
 }
