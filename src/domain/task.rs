@@ -373,6 +373,15 @@ impl Task {
         }))
     }
 
+    /// This task completed (or reopened) at `now`; `None` when it already is.
+    pub fn with_status(&self, status: Status, now: DateTime<Utc>) -> Option<Task> {
+        (self.status != status).then(|| Task {
+            status,
+            completed_at: (status == Status::Completed).then_some(now),
+            ..self.clone()
+        })
+    }
+
     /// This occurrence moved on to the next due time of its series without being done.
     ///
     /// # Errors
@@ -442,6 +451,17 @@ pub fn next_occurrence_id(series: Uuid, due: Option<DateTime<Utc>>) -> Uuid {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn completing_stamps_the_time_and_reopening_clears_it() {
+        let now = crate::time::now();
+        let open = Task::new(UserId::parse("u").unwrap(), NewTask::parse(&input()).unwrap(), now);
+        assert_eq!(open.with_status(Status::Open, now), None, "already open");
+        let done = open.with_status(Status::Completed, now).expect("completes");
+        assert_eq!((done.status, done.completed_at), (Status::Completed, Some(now)));
+        let reopened = done.with_status(Status::Open, now).expect("reopens");
+        assert_eq!((reopened.status, reopened.completed_at), (Status::Open, None));
+    }
 
     fn input() -> TaskInput {
         TaskInput {

@@ -268,13 +268,7 @@ async fn set_status(
             id,
             headers::if_match(headers)?,
             state.quotas.holdings,
-            move |current, now| {
-                Ok((current.status != status).then(|| Task {
-                    status,
-                    completed_at: (status == Status::Completed).then_some(now),
-                    ..current.clone()
-                }))
-            },
+            move |current, now| Ok(current.with_status(status, now)),
         )
         .await?;
     Ok(task_response(StatusCode::OK, &task))
