@@ -11,6 +11,8 @@
 //! attempts is parked on `<topic>.dlq` with its provenance and the partition moves on
 //! (promise 4). On shutdown the loop stops fetching, finishes the record in hand, commits and
 //! leaves the group (promise 8).
+//!
+//! `apply_once` is that per-record step on its own: inbox claim, effect, commit.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -422,9 +424,9 @@ impl<H: Handler> Worker<'_, H> {
     /// One attempt, within the deadline; a panic in the handler is a permanent failure of
     /// this record, never the end of the process.
     async fn attempt(&self, event: &Event) -> Result<(), HandlerError> {
-        let applying = AssertUnwindSafe(self.apply(event)).catch_unwind();
+        let applying = AssertUnwindSafe(apply_once(&self.store, self.handler.as_ref(), event)).catch_unwind();
         match tokio::time::timeout(self.retry.attempt_deadline, applying).await {
-            Ok(Ok(result)) => result,
+            Ok(Ok(result)) => result.map(drop),
             Ok(Err(panic)) => Err(HandlerError::Permanent(anyhow::anyhow!(
                 "the handler panicked: {}",
                 panic_message(panic.as_ref())
@@ -434,41 +436,6 @@ impl<H: Handler> Worker<'_, H> {
                 self.retry.attempt_deadline
             ))),
         }
-    }
-
-    /// One transaction: inbox claim, effect, commit. A duplicate commits nothing new.
-    async fn apply(&self, event: &Event) -> Result<(), HandlerError> {
-        if self.handler.membership() == Membership::PerProcess {
-            self.handler.prepare(event).await?;
-            self.handler.committed(event);
-            return Ok(());
-        }
-        let event_id = event.header.event_id.to_string();
-        if self
-            .store
-            .inbox_contains(self.handler.name(), &event_id)
-            .await
-            .map_err(HandlerError::Transient)?
-        {
-            tracing::debug!(%event_id, "duplicate event ignored");
-            return Ok(());
-        }
-        let prepared = self.handler.prepare(event).await?;
-        let mut tx = self.store.begin().await.map_err(HandlerError::Transient)?;
-        let first = self
-            .store
-            .claim_inbox(&mut tx, self.handler.name(), &event.header.event_id.to_string())
-            .await
-            .map_err(HandlerError::Transient)?;
-        if !first {
-            tracing::debug!(event_id = %event.header.event_id, "duplicate event ignored");
-            return Ok(());
-        }
-        self.handler.handle(&mut tx, event, prepared).await?;
-        // The effect may have written outbox rows: the commit wakes this process's relay.
-        self.store.commit(tx).await.map_err(HandlerError::Transient)?;
-        self.handler.committed(event);
-        Ok(())
     }
 
     /// Parks the record on the DLQ; keeps trying until the DLQ has it or we are stopping.
@@ -508,6 +475,58 @@ impl<H: Handler> Worker<'_, H> {
             () = tokio::time::sleep(duration) => true,
         }
     }
+}
+
+/// What [`apply_once`] did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The role's effect ran: for a shared role, committed in one transaction with the
+    /// event's inbox row.
+    Effect,
+    /// The role's inbox already held the event: nothing ran.
+    Duplicate,
+}
+
+/// Applies one decoded event to `handler` the way the runtime does with every record it
+/// decodes: for a shared role the inbox check, `prepare`, one transaction that claims the
+/// event in the inbox and applies the effect, the commit, then `committed`; a fan-out role
+/// only prepares and is told. Retries, the attempt deadline, panics and the DLQ stay with
+/// the runtime (`run`). Public so that a role's logic can be driven one record at a time,
+/// without a broker.
+///
+/// # Errors
+/// The handler's failure; a database failure as [`HandlerError::Transient`].
+pub async fn apply_once<H: Handler>(store: &Store, handler: &H, event: &Event) -> Result<Applied, HandlerError> {
+    if handler.membership() == Membership::PerProcess {
+        handler.prepare(event).await?;
+        handler.committed(event);
+        return Ok(Applied::Effect);
+    }
+    let event_id = event.header.event_id.to_string();
+    if store
+        .inbox_contains(handler.name(), &event_id)
+        .await
+        .map_err(HandlerError::Transient)?
+    {
+        tracing::debug!(%event_id, "duplicate event ignored");
+        return Ok(Applied::Duplicate);
+    }
+    let prepared = handler.prepare(event).await?;
+    let mut tx = store.begin().await.map_err(HandlerError::Transient)?;
+    // Claimed again inside the transaction: another replica may have applied it meanwhile.
+    let first = store
+        .claim_inbox(&mut tx, handler.name(), &event_id)
+        .await
+        .map_err(HandlerError::Transient)?;
+    if !first {
+        tracing::debug!(%event_id, "duplicate event ignored");
+        return Ok(Applied::Duplicate);
+    }
+    handler.handle(&mut tx, event, prepared).await?;
+    // The effect may have written outbox rows: the commit wakes this process's relay.
+    store.commit(tx).await.map_err(HandlerError::Transient)?;
+    handler.committed(event);
+    Ok(Applied::Effect)
 }
 
 /// The record's trace context, when it carries a valid one.

@@ -21,6 +21,7 @@ mod quotas;
 mod recurrence;
 mod reminders;
 mod resilience;
+mod role_logic;
 mod security;
 mod tasks;
 mod traces;

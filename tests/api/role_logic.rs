@@ -1,0 +1,186 @@
+//! The consumer roles' logic, driven one record at a time with `consumer::apply_once` — the
+//! inbox claim, effect and commit the runtime runs for every record it decodes — on the
+//! events the API wrote to the outbox; no broker and no waiting. The broker-backed tests
+//! (events.rs, recurrence.rs, reminders.rs) keep the wiring and the faults.
+
+use serde_json::{json, Value};
+use taskstream::bus::consumer::{apply_once, Applied, Handler};
+use taskstream::domain::UserId;
+use taskstream::events::Event;
+use taskstream::roles::audit::Audit;
+use taskstream::roles::recurrence::Repeat;
+use taskstream::roles::scheduler::{Scheduler, SchedulerSettings};
+use taskstream::store::Store;
+use uuid::Uuid;
+
+use crate::helpers::{spawn_app, TestApp};
+
+const USER: &str = "rolf";
+
+/// The API alone (its events stay in the outbox) and a store of the test's own on its
+/// database, as a worker process has.
+async fn app_and_store() -> (TestApp, Store) {
+    let app = spawn_app().await;
+    let store = Store::connect(&app.database_url, 2)
+        .await
+        .expect("connect to the app's database");
+    (app, store)
+}
+
+/// The outbox's events of `event_type`, oldest first, decoded as a consumer decodes them.
+async fn outbox_events(store: &Store, event_type: &str) -> Vec<Event> {
+    store
+        .pending_outbox(1_000)
+        .await
+        .expect("read the outbox")
+        .into_iter()
+        .filter(|row| row.event_type == event_type)
+        .map(|row| Event::decode(row.payload.as_bytes()).expect("an outbox row decodes"))
+        .collect()
+}
+
+/// `event` applied to `role`, failing the test on an error.
+async fn apply(store: &Store, role: &impl Handler, event: &Event) -> Applied {
+    apply_once(store, role, event)
+        .await
+        .unwrap_or_else(|e| panic!("{} could not apply {}: {e}", role.name(), event.header.event_type))
+}
+
+fn id_of(task: &Value) -> Uuid {
+    task["id"].as_str().and_then(|id| id.parse().ok()).expect("task id")
+}
+
+/// The user's tasks of one series, oldest first.
+async fn series(app: &TestApp, first: Uuid) -> Vec<Value> {
+    let page: Value = app
+        .list(USER, "limit=200&sort=created_at")
+        .await
+        .json()
+        .await
+        .expect("list json");
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|task| task["series_id"] == first.to_string())
+        .cloned()
+        .collect()
+}
+
+async fn act(app: &TestApp, id: Uuid, action: &str) {
+    let response = app.action(USER, &id.to_string(), action).await;
+    assert_eq!(response.status(), 200, "{action} {id}");
+}
+
+#[tokio::test]
+async fn the_audit_role_records_an_event_once_when_it_is_applied_twice() {
+    let (app, store) = app_and_store().await;
+    let id = id_of(&app.create_task(USER, &json!({ "title": "audited" })).await);
+    let [created] = <[Event; 1]>::try_from(outbox_events(&store, "task.created").await).expect("one task.created");
+
+    assert_eq!(apply(&store, &Audit, &created).await, Applied::Effect);
+    assert_eq!(apply(&store, &Audit, &created).await, Applied::Duplicate);
+
+    let history = store
+        .task_history(&UserId::parse(USER).expect("user"), id)
+        .await
+        .expect("history");
+    let recorded: Vec<(&str, i64)> = history
+        .iter()
+        .map(|entry| (entry.event_type.as_str(), entry.task_version))
+        .collect();
+    assert_eq!(recorded, [("task.created", 1)]);
+    assert_eq!(history[0].event_id, created.header.event_id.to_string());
+}
+
+#[tokio::test]
+async fn the_recurrence_role_makes_one_next_occurrence_from_an_advance_applied_twice() {
+    let (app, store) = app_and_store().await;
+    let first = id_of(
+        &app.create_task(
+            USER,
+            &json!({ "title": "Stretch", "due_at": "2030-03-28T09:00:00+01:00", "time_zone": "Europe/Berlin", "recurrence": "FREQ=DAILY" }),
+        )
+        .await,
+    );
+    act(&app, first, "complete").await;
+    let [advance] = <[Event; 1]>::try_from(outbox_events(&store, "series.advance").await).expect("one series.advance");
+    let role = Repeat::new(store.clone());
+
+    assert_eq!(apply(&store, &role, &advance).await, Applied::Effect);
+    assert_eq!(apply(&store, &role, &advance).await, Applied::Duplicate);
+
+    let all = series(&app, first).await;
+    assert_eq!(all.len(), 2, "the completed occurrence and exactly one next: {all:?}");
+    assert_eq!(all[1]["status"], "open");
+    // 09:00 in Berlin the next day, still winter time.
+    assert_eq!(all[1]["due_at"], "2030-03-29T08:00:00.000000Z");
+}
+
+#[tokio::test]
+async fn a_second_completion_of_the_same_occurrence_makes_no_second_copy() {
+    let (app, store) = app_and_store().await;
+    let first = id_of(
+        &app.create_task(
+            USER,
+            &json!({ "title": "Water", "due_at": "2030-05-04T18:00:00Z", "recurrence": "FREQ=WEEKLY" }),
+        )
+        .await,
+    );
+    act(&app, first, "complete").await;
+    act(&app, first, "reopen").await;
+    act(&app, first, "complete").await;
+    let advances = outbox_events(&store, "series.advance").await;
+    assert_eq!(advances.len(), 2, "one series.advance per completion");
+    assert_ne!(advances[0].header.event_id, advances[1].header.event_id);
+    let role = Repeat::new(store.clone());
+
+    // Two different events, both applied: the next occurrence's id is the same, so it is
+    // made once.
+    for advance in &advances {
+        assert_eq!(apply(&store, &role, advance).await, Applied::Effect);
+    }
+
+    let all = series(&app, first).await;
+    assert_eq!(all.len(), 2, "exactly one next occurrence: {all:?}");
+    assert_eq!(all[1]["due_at"], "2030-05-11T18:00:00.000000Z");
+}
+
+#[tokio::test]
+async fn the_scheduler_takes_a_schedule_in_and_ignores_a_stale_one() {
+    let (app, store) = app_and_store().await;
+    let task = app
+        .create_task(
+            USER,
+            &json!({ "title": "Call", "due_at": "2030-06-01T12:00:00Z", "reminders": ["-PT15M"] }),
+        )
+        .await;
+    let id = id_of(&task);
+    let changed = app
+        .patch_task(USER, &id.to_string(), &json!({ "reminders": ["-PT30M"] }))
+        .await;
+    assert_eq!(changed.status(), 200);
+    let [first, second] = <[Event; 2]>::try_from(outbox_events(&store, "reminder.scheduled").await)
+        .expect("a reminder.scheduled for the creation and one for the change");
+    assert_eq!((first.header.task_version, second.header.task_version), (1, 2));
+    let scheduler = Scheduler::new(store.clone(), SchedulerSettings::default());
+    let schedule = || async {
+        store
+            .reminder_rows(USER, id)
+            .await
+            .expect("schedule rows")
+            .into_iter()
+            .map(|row| (row.fire_at, row.task_version, row.state))
+            .collect::<Vec<_>>()
+    };
+    let expected = vec![("2030-06-01T11:30:00.000000Z".to_owned(), 2, "pending".to_owned())];
+
+    // A replay can bring an older schedule after a newer one.
+    assert_eq!(apply(&store, &scheduler, &second).await, Applied::Effect);
+    assert_eq!(schedule().await, expected);
+    // The older one is taken into the inbox but changes nothing.
+    assert_eq!(apply(&store, &scheduler, &first).await, Applied::Effect);
+    assert_eq!(schedule().await, expected, "a stale schedule replaced a newer one");
+    assert_eq!(apply(&store, &scheduler, &second).await, Applied::Duplicate);
+    assert_eq!(schedule().await, expected);
+}
