@@ -110,6 +110,9 @@ pub struct CommonSettings {
     #[command(flatten)]
     pub roles: RoleSettings,
 
+    #[command(flatten)]
+    pub otlp: OtlpSettings,
+
     /// How SQLite's writer syncs commits: `full` (each acknowledged write survives an OS
     /// crash or power loss) or `normal` (faster; a power loss may roll back the last commits).
     #[arg(
@@ -124,6 +127,74 @@ pub struct CommonSettings {
     /// Log filter in tracing's EnvFilter syntax.
     #[arg(long, env = "TASKSTREAM_LOG", default_value = "info", global = true)]
     pub log: String,
+}
+
+/// OpenTelemetry export of spans over OTLP/HTTP, under the standard variable names; off
+/// unless an endpoint is given.
+#[derive(Debug, Clone, Args)]
+pub struct OtlpSettings {
+    /// Base URL of an OTLP/HTTP receiver (a collector, or a tracing backend's OTLP
+    /// endpoint); spans are POSTed as protobuf to `<URL>/v1/traces`. Without it nothing is
+    /// exported.
+    #[arg(long = "otlp-endpoint", env = "OTEL_EXPORTER_OTLP_ENDPOINT", global = true)]
+    pub endpoint: Option<String>,
+
+    /// The OTLP protocol: only `http/protobuf` is supported.
+    #[arg(
+        long = "otlp-protocol",
+        env = "OTEL_EXPORTER_OTLP_PROTOCOL",
+        default_value = "http/protobuf",
+        global = true
+    )]
+    pub protocol: String,
+
+    /// The `service.name` of the exported spans.
+    #[arg(
+        long = "otel-service-name",
+        env = "OTEL_SERVICE_NAME",
+        default_value = "taskstream",
+        global = true
+    )]
+    pub service_name: String,
+}
+
+impl Default for OtlpSettings {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            protocol: "http/protobuf".into(),
+            service_name: "taskstream".into(),
+        }
+    }
+}
+
+impl OtlpSettings {
+    /// Where spans go (`<endpoint>/v1/traces`), or `None` when export is off.
+    ///
+    /// # Errors
+    /// An endpoint that is not an http(s) URL, or another protocol.
+    pub fn traces_url(&self) -> anyhow::Result<Option<String>> {
+        let Some(endpoint) = self.endpoint.as_deref().map(str::trim).filter(|e| !e.is_empty()) else {
+            return Ok(None);
+        };
+        if self.protocol != "http/protobuf" {
+            bail!(
+                "OTEL_EXPORTER_OTLP_PROTOCOL {:?} is not supported: taskstream exports over http/protobuf",
+                self.protocol
+            );
+        }
+        let url = url::Url::parse(endpoint)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host());
+        let Some(url) = url else {
+            bail!("OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL");
+        };
+        if self.service_name.trim().is_empty() {
+            bail!("OTEL_SERVICE_NAME must not be empty");
+        }
+        // The specification's rule for the signal-neutral variable: append the signal's path.
+        Ok(Some(format!("{}/v1/traces", url.as_str().trim_end_matches('/'))))
+    }
 }
 
 /// Settings of the HTTP API.

@@ -15,6 +15,7 @@ mod errors;
 mod events;
 mod health;
 mod metrics;
+mod otlp;
 mod overload;
 mod quotas;
 mod recurrence;
