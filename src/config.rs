@@ -698,3 +698,40 @@ impl RoleSettings {
         EgressPolicy::new(&self.webhook_allow, self.webhook_https_only)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::OtlpSettings;
+
+    fn otlp(endpoint: &str, protocol: &str) -> OtlpSettings {
+        OtlpSettings {
+            endpoint: Some(endpoint.into()),
+            protocol: protocol.into(),
+            ..OtlpSettings::default()
+        }
+    }
+
+    #[test]
+    fn otlp_export_is_off_without_an_endpoint_and_sends_to_the_traces_path() {
+        assert_eq!(OtlpSettings::default().traces_url().expect("valid"), None);
+        assert_eq!(otlp("  ", "http/protobuf").traces_url().expect("valid"), None);
+        for (endpoint, url) in [
+            ("http://collector:4318", "http://collector:4318/v1/traces"),
+            ("https://otlp.example.com/", "https://otlp.example.com/v1/traces"),
+            ("http://127.0.0.1:4318/base", "http://127.0.0.1:4318/base/v1/traces"),
+        ] {
+            let got = otlp(endpoint, "http/protobuf").traces_url().expect("valid");
+            assert_eq!(got.as_deref(), Some(url), "{endpoint}");
+        }
+    }
+
+    #[test]
+    fn otlp_settings_that_cannot_work_are_refused_without_echoing_the_endpoint() {
+        for endpoint in ["collector:4318", "grpc://collector:4317", "http://", "not a url"] {
+            let error = otlp(endpoint, "http/protobuf").traces_url().expect_err(endpoint);
+            assert!(error.to_string().contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "{error}");
+        }
+        let error = otlp("http://collector:4317", "grpc").traces_url().expect_err("grpc");
+        assert!(error.to_string().contains("http/protobuf"), "{error}");
+    }
+}
