@@ -360,11 +360,12 @@ impl<H: Handler> Worker<'_, H> {
             task_id = Empty,
             user_id = Empty,
         );
-        let context = TraceContext::start(&span, traceparent(message));
-        span.record("trace_id", context.trace_id());
+        // Named before it starts: an exported span's name is fixed then.
         if otlp::enabled() {
             span.record("otel.name", format!("{role} process"));
         }
+        let context = TraceContext::start(&span, traceparent(message));
+        span.record("trace_id", context.trace_id());
         let work = async {
             let outcome = context.scope(self.decode_and_apply(message)).await;
             if outcome.is_stored() {

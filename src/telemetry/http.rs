@@ -62,12 +62,13 @@ pub async fn observe(request: Request, next: Next) -> Response {
         user_id = Empty,
         task_id = task_id.as_deref(),
     );
-    let context = TraceContext::start(&span, incoming);
-    span.record("trace_id", tracing::field::display(context.trace_id()));
-    span.record("span_id", tracing::field::display(context.span_id()));
+    // Named before it starts: an exported span's name is fixed then.
     if otlp::enabled() {
         span.record("otel.name", format!("{method} {route}"));
     }
+    let context = TraceContext::start(&span, incoming);
+    span.record("trace_id", tracing::field::display(context.trace_id()));
+    span.record("span_id", tracing::field::display(context.span_id()));
     let in_flight = InFlight::enter();
     let mut response = context.scope(next.run(request)).instrument(span.clone()).await;
     drop(in_flight);
