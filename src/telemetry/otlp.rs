@@ -75,8 +75,13 @@ impl Export {
     where
         S: tracing::Subscriber + for<'span> LookupSpan<'span>,
     {
+        // Entering and leaving a span (each poll of a request's future) costs nothing extra:
+        // no OpenTelemetry context is activated (parents come from tracing's own span tree
+        // and from TraceContext) and no busy/idle times are kept.
         tracing_opentelemetry::layer()
             .with_tracer(self.provider.tracer("taskstream"))
+            .with_context_activation(false)
+            .with_tracked_inactivity(false)
             .with_threads(false)
             .with_location(false)
     }
