@@ -36,7 +36,8 @@ pub fn init(filter: &str, format: LogFormat, otlp: &OtlpSettings) -> anyhow::Res
         return Ok(());
     };
     // The log filter applies to the log lines alone: spans are exported at info and above
-    // however quiet the logs are.
+    // however quiet the logs are. Not the API handlers' spans: the request's span already
+    // says what they would (route, user, task), and each exported span costs CPU.
     let logs = match format {
         LogFormat::Human => fmt::layer().with_writer(std::io::stderr).boxed(),
         LogFormat::Json => fmt::layer()
@@ -45,9 +46,11 @@ pub fn init(filter: &str, format: LogFormat, otlp: &OtlpSettings) -> anyhow::Res
             .with_writer(std::io::stderr)
             .boxed(),
     };
-    let spans = export
-        .layer()
-        .with_filter(Targets::new().with_target("taskstream", tracing::Level::INFO));
+    let spans = export.layer().with_filter(
+        Targets::new()
+            .with_target("taskstream", tracing::Level::INFO)
+            .with_target("taskstream::api", tracing::level_filters::LevelFilter::OFF),
+    );
     let installed = Registry::default()
         .with(logs.with_filter(filter))
         .with(spans)

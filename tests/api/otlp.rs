@@ -237,14 +237,9 @@ async fn spans_exported_over_otlp_carry_the_ids_the_service_writes_and_reach_the
     assert_eq!(http.kind, SpanKind::Server as i32);
     assert_eq!(http.service, "taskstream-under-test");
 
-    let handler = spans
-        .iter()
-        .find(|s| s.name == "create_task")
-        .unwrap_or_else(|| panic!("the handler's span was exported: {spans:#?}"));
-    assert_eq!(
-        (handler.trace_id.as_str(), handler.parent_span_id.as_str()),
-        (sent_trace.as_str(), http.span_id.as_str()),
-        "the handler's span is a child of the request's"
+    assert!(
+        spans.iter().all(|s| s.name != "create_task"),
+        "the handler's span is not exported: the request's span stands for it"
     );
 
     let audit = spans
