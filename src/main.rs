@@ -12,7 +12,10 @@ use taskstream::telemetry::status;
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    taskstream::telemetry::init(&cli.common.log, cli.common.log_format);
+    if let Err(error) = taskstream::telemetry::init(&cli.common.log, cli.common.log_format, &cli.common.otlp) {
+        eprintln!("taskstream: {error:#}");
+        std::process::exit(1);
+    }
     warn_of_secrets_on_the_command_line();
     let code = match run(cli).await {
         Ok(()) => 0,
@@ -25,6 +28,7 @@ async fn main() {
             1
         }
     };
+    taskstream::telemetry::flush().await;
     // Do not wait for a librdkafka call still blocking a thread (broker gone): every part
     // has already finished or given up within its bounded drain time.
     std::process::exit(code);

@@ -27,6 +27,7 @@ use rdkafka::statistics::Statistics;
 use rdkafka::ClientContext;
 use tokio_util::sync::CancellationToken;
 use tracing::field::Empty;
+use tracing::Instrument;
 
 use super::closing::Detached;
 use super::dlq::{self, Failure};
@@ -34,7 +35,7 @@ use super::{Kafka, Publisher, Stalls};
 use crate::events::{Event, Topic};
 use crate::store::{is_outage, Store, Tx};
 use crate::telemetry::metrics::{self, RetryCause};
-use crate::telemetry::{health, trace::TraceContext};
+use crate::telemetry::{health, otlp, trace::TraceContext};
 
 /// Why a handler could not apply an event.
 #[derive(Debug, thiserror::Error)]
@@ -345,19 +346,39 @@ struct Worker<'k, H> {
 impl<H: Handler> Worker<'_, H> {
     /// One record, as a span of the trace its `traceparent` header carries (or of a new one):
     /// the events its effect writes carry that trace on.
-    #[tracing::instrument(skip_all, fields(role = self.handler.name(), topic = message.topic(), partition = message.partition(), offset = message.offset(), trace_id, event_id = Empty, task_id = Empty, user_id = Empty))]
     async fn process(&self, message: &BorrowedMessage<'_>) -> Outcome {
         let started = Instant::now();
-        let context = traceparent(message).map_or_else(TraceContext::root, |parent| parent.child());
-        tracing::Span::current().record("trace_id", context.trace_id());
-        let outcome = context.scope(self.decode_and_apply(message)).await;
-        if outcome.is_stored() {
-            let elapsed = started.elapsed();
-            metrics::consumer_record(self.handler.name(), base_topic(message), elapsed);
-            health::record_finished(self.handler.name());
-            tracing::debug!(elapsed_ms = elapsed.as_secs_f64() * 1000.0, "record done");
+        let role = self.handler.name();
+        let span = tracing::info_span!(
+            "process",
+            otel.kind = "consumer",
+            otel.name = Empty,
+            role,
+            topic = message.topic(),
+            partition = message.partition(),
+            offset = message.offset(),
+            trace_id = Empty,
+            event_id = Empty,
+            task_id = Empty,
+            user_id = Empty,
+        );
+        // Named before it starts: an exported span's name is fixed then.
+        if otlp::enabled() {
+            span.record("otel.name", format!("{role} process"));
         }
-        outcome
+        let context = TraceContext::start(&span, traceparent(message));
+        span.record("trace_id", context.trace_id());
+        let work = async {
+            let outcome = context.scope(self.decode_and_apply(message)).await;
+            if outcome.is_stored() {
+                let elapsed = started.elapsed();
+                metrics::consumer_record(role, base_topic(message), elapsed);
+                health::record_finished(role);
+                tracing::debug!(elapsed_ms = elapsed.as_secs_f64() * 1000.0, "record done");
+            }
+            outcome
+        };
+        work.instrument(span).await
     }
 
     async fn decode_and_apply(&self, message: &BorrowedMessage<'_>) -> Outcome {

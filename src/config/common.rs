@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 
-use super::{RoleSettings, Secret};
+use super::{OtlpSettings, RoleSettings, Secret};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -79,6 +79,9 @@ pub struct CommonSettings {
 
     #[command(flatten)]
     pub roles: RoleSettings,
+
+    #[command(flatten)]
+    pub otlp: OtlpSettings,
 
     /// How SQLite's writer syncs commits: `full` (each acknowledged write survives an OS
     /// crash or power loss) or `normal` (faster; a power loss may roll back the last commits).

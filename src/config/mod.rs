@@ -3,10 +3,12 @@
 
 mod common;
 mod kafka;
+mod otlp;
 mod roles;
 mod secret;
 
 pub use common::{CommonSettings, HttpSettings, LogFormat};
 pub use kafka::{KafkaSettings, SaslMechanism, SecurityProtocol};
+pub use otlp::OtlpSettings;
 pub use roles::RoleSettings;
 pub use secret::Secret;

@@ -35,12 +35,15 @@ use rand::Rng;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::field::Empty;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::bus::Stalls;
 use crate::config::RoleSettings;
 use crate::events::{Event, EventData, ReminderDelivered, ReminderFailed};
 use crate::store::{ClaimRequest, Claimed, Store, WEBHOOK};
+use crate::telemetry::trace::TraceContext;
 use crate::webhook::{Call, DeliveryError, WebhookClient, WebhookUrl};
 
 /// Name under which the worker reports a stall (/readyz).
@@ -293,9 +296,24 @@ impl DeliveryWorker {
         }
     }
 
-    /// Sends one claimed job and records the outcome; tells how the host fared.
-    #[tracing::instrument(skip_all, fields(reminder = %job.row.reminder_id, host = %job.row.host, attempt = job.row.attempts))]
+    /// Sends one claimed job and records the outcome, in the trace of the reminder.fired it
+    /// delivers (the webhook call carries it on); tells how the host fared.
     async fn deliver(&self, job: Claimed) -> Health {
+        let span = tracing::info_span!(
+            "deliver",
+            otel.kind = "client",
+            reminder = %job.row.reminder_id,
+            host = %job.row.host,
+            attempt = job.row.attempts,
+            trace_id = Empty,
+        );
+        let parent = job.row.traceparent.as_deref().and_then(TraceContext::parse);
+        let context = TraceContext::start(&span, parent);
+        span.record("trace_id", context.trace_id());
+        context.scope(self.deliver_in_trace(job)).instrument(span).await
+    }
+
+    async fn deliver_in_trace(&self, job: Claimed) -> Health {
         let started = Instant::now();
         let sent = self.send(&job).await;
         let elapsed = started.elapsed();

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::{outbox, Backend, Store};
 use crate::domain::ReminderState;
 use crate::events::Event;
+use crate::telemetry::trace::TraceContext;
 
 /// The channel name of webhook deliveries (in reminder_deliveries and the events).
 pub const WEBHOOK: &str = "webhook";
@@ -80,6 +81,8 @@ pub struct DeliveryRow {
     pub last_error: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// The `traceparent` of the reminder.fired it delivers (none on rows from before).
+    pub traceparent: Option<String>,
 }
 
 impl fmt::Debug for DeliveryRow {
@@ -97,7 +100,7 @@ impl fmt::Debug for DeliveryRow {
 }
 
 const COLUMNS: &str = "reminder_id, user_id, task_id, task_version, url, host, payload, state, attempts, \
-                       next_attempt_at, last_error, created_at, updated_at";
+                       next_attempt_at, last_error, created_at, updated_at, traceparent";
 
 /// A job a worker holds until `lease` is settled or runs out.
 #[derive(Debug, Clone)]
@@ -175,7 +178,7 @@ impl Store {
             DeliveryState::Pending
         };
         let done = sqlx::query(&format!(
-            "INSERT INTO webhook_deliveries ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $9, $9) \
+            "INSERT INTO webhook_deliveries ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $9, $9, $11) \
              ON CONFLICT (reminder_id) DO NOTHING"
         ))
         .bind(new.reminder_id)
@@ -188,6 +191,8 @@ impl Store {
         .bind(state.as_str())
         .bind(&now)
         .bind(error)
+        // The fired reminder's trace: its delivery, however late, goes on in it.
+        .bind(TraceContext::current().map(|context| context.header()))
         .execute(&mut **tx)
         .await
         .context("record webhook delivery")?;

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::{outbox, Store, Tx};
 use crate::domain::{ReminderState, Status};
 use crate::events::{Event, EventData, ReminderFired, ReminderMissed, ScheduledReminder};
+use crate::telemetry::trace::TraceContext;
 
 /// One scheduled reminder of one occurrence.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -22,10 +23,12 @@ pub struct ScheduleRow {
     pub state: String,
     pub fired_at: Option<String>,
     pub late_ms: Option<i64>,
+    /// The `traceparent` of the change that scheduled it (none on rows from before).
+    pub traceparent: Option<String>,
 }
 
 const COLUMNS: &str =
-    "id, task_id, user_id, reminder_index, spec, occurrence_due, fire_at, task_version, state, fired_at, late_ms";
+    "id, task_id, user_id, reminder_index, spec, occurrence_due, fire_at, task_version, state, fired_at, late_ms, traceparent";
 
 /// The id of a reminder of an occurrence.
 pub fn reminder_id(task_id: Uuid, index: u32, fire_at: &str) -> String {
@@ -65,13 +68,16 @@ impl Store {
         }
         cancel_pending(tx, task_id).await?;
         let now = crate::time::format(crate::time::now());
+        // The trace of the change being applied: the reminder fires and is delivered in it.
+        let traceparent = TraceContext::current().map(|context| context.header());
         for reminder in reminders {
             // A reminder that already fired for this occurrence stays fired; one cancelled
             // earlier (say by a completion that was undone) becomes pending again.
             sqlx::query(&format!(
-                "INSERT INTO reminder_schedule ({COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', NULL, NULL, $9) \
+                "INSERT INTO reminder_schedule ({COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', NULL, NULL, $10, $9) \
                  ON CONFLICT (id) DO UPDATE SET state = 'pending', task_version = excluded.task_version, \
-                 occurrence_due = excluded.occurrence_due, fired_at = NULL, late_ms = NULL, updated_at = excluded.updated_at \
+                 occurrence_due = excluded.occurrence_due, fired_at = NULL, late_ms = NULL, \
+                 traceparent = excluded.traceparent, updated_at = excluded.updated_at \
                  WHERE reminder_schedule.state = 'cancelled'"
             ))
             .bind(reminder_id(task_id, reminder.index, &reminder.fire_at))
@@ -83,6 +89,7 @@ impl Store {
             .bind(&reminder.fire_at)
             .bind(version)
             .bind(&now)
+            .bind(&traceparent)
             .execute(&mut **tx)
             .await
             .context("schedule reminder")?;
@@ -184,42 +191,52 @@ impl Store {
                 ReminderState::Fired => {
                     report.fired += 1;
                     lateness.push(std::time::Duration::from_millis(late.unsigned_abs()));
-                    events.push(Event::about(
-                        &row.user_id,
-                        task_id,
-                        row.task_version,
-                        EventData::ReminderFired(ReminderFired {
-                            reminder_id: row.id.clone(),
-                            index,
-                            spec: row.spec.clone(),
-                            fire_at: row.fire_at.clone(),
-                            fired_at: now_text.clone(),
-                            late: late > LATE_AFTER_MS,
-                            late_ms: late,
-                            title,
-                            due_at: row.occurrence_due.clone(),
-                        }),
+                    events.push((
+                        firing_trace(row),
+                        Event::about(
+                            &row.user_id,
+                            task_id,
+                            row.task_version,
+                            EventData::ReminderFired(ReminderFired {
+                                reminder_id: row.id.clone(),
+                                index,
+                                spec: row.spec.clone(),
+                                fire_at: row.fire_at.clone(),
+                                fired_at: now_text.clone(),
+                                late: late > LATE_AFTER_MS,
+                                late_ms: late,
+                                title,
+                                due_at: row.occurrence_due.clone(),
+                            }),
+                        ),
                     ));
                 }
                 ReminderState::Missed => {
                     report.missed += 1;
                     tracing::warn!(reminder = %row.id, late_ms = late, "reminder missed: its moment passed longer ago than the grace period");
-                    events.push(Event::about(
-                        &row.user_id,
-                        task_id,
-                        row.task_version,
-                        EventData::ReminderMissed(ReminderMissed {
-                            reminder_id: row.id.clone(),
-                            index,
-                            fire_at: row.fire_at.clone(),
-                            detected_at: now_text.clone(),
-                        }),
+                    events.push((
+                        firing_trace(row),
+                        Event::about(
+                            &row.user_id,
+                            task_id,
+                            row.task_version,
+                            EventData::ReminderMissed(ReminderMissed {
+                                reminder_id: row.id.clone(),
+                                index,
+                                fire_at: row.fire_at.clone(),
+                                detected_at: now_text.clone(),
+                            }),
+                        ),
                     ));
                 }
                 _ => report.cancelled += 1,
             }
         }
-        outbox::append(&mut tx, &events).await?;
+        for (trace, event) in &events {
+            trace
+                .scope(outbox::append(&mut tx, std::slice::from_ref(event)))
+                .await?;
+        }
         self.commit(tx).await.context("commit firing")?;
         crate::telemetry::metrics::reminders_fired(&lateness, report.missed);
         Ok(report)
@@ -297,6 +314,14 @@ impl Store {
     pub async fn append_events(&self, tx: &mut Tx, events: &[Event]) -> anyhow::Result<()> {
         outbox::append(tx, events).await
     }
+}
+
+/// The trace a fired (or missed) reminder's event goes on in: a span of the scheduler's that
+/// continues the change that scheduled the reminder.
+fn firing_trace(row: &ScheduleRow) -> TraceContext {
+    let span =
+        tracing::info_span!("fire reminder", reminder_id = %row.id, task_id = %row.task_id, user_id = %row.user_id);
+    TraceContext::start(&span, row.traceparent.as_deref().and_then(TraceContext::parse))
 }
 
 /// A reminder fired this much after its moment counts as late (the scheduler was down).

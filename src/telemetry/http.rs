@@ -12,8 +12,8 @@ use axum::response::Response;
 use tracing::field::Empty;
 use tracing::Instrument;
 
-use super::metrics;
 use super::trace::TraceContext;
+use super::{metrics, otlp};
 
 pub const TRACEPARENT: &str = "traceparent";
 
@@ -43,24 +43,32 @@ pub async fn observe(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str)
         .to_owned();
-    let context = request
+    let incoming = request
         .headers()
         .get(TRACEPARENT)
         .and_then(|value| value.to_str().ok())
-        .and_then(TraceContext::parse)
-        .map_or_else(TraceContext::root, |parent| parent.child());
+        .and_then(TraceContext::parse);
     let (mut parts, body) = request.into_parts();
     let task_id = task_id(&mut parts).await;
     let request = Request::from_parts(parts, body);
     let span = tracing::info_span!(
         "http",
-        trace_id = %context.trace_id(),
-        span_id = %context.span_id(),
+        otel.kind = "server",
+        otel.name = Empty,
+        trace_id = Empty,
+        span_id = Empty,
         %method,
         %route,
         user_id = Empty,
         task_id = task_id.as_deref(),
     );
+    // Named before it starts: an exported span's name is fixed then.
+    if otlp::enabled() {
+        span.record("otel.name", format!("{method} {route}"));
+    }
+    let context = TraceContext::start(&span, incoming);
+    span.record("trace_id", tracing::field::display(context.trace_id()));
+    span.record("span_id", tracing::field::display(context.span_id()));
     let in_flight = InFlight::enter();
     let mut response = context.scope(next.run(request)).instrument(span.clone()).await;
     drop(in_flight);

@@ -52,6 +52,25 @@ impl TraceContext {
         }
     }
 
+    /// The context of the work `span` does, continuing `parent` (or starting a trace). With
+    /// OTLP export on, these are the ids of the span exported for `span`, whose parent is
+    /// `parent`; without, a child of `parent` of the service's own making.
+    pub fn start(span: &tracing::Span, parent: Option<Self>) -> Self {
+        super::otlp::adopt(span, parent).unwrap_or_else(|| parent.map_or_else(Self::root, |parent| parent.child()))
+    }
+
+    pub(super) fn from_ids(trace_id: [u8; 16], span_id: [u8; 8], flags: u8) -> Self {
+        Self {
+            trace_id,
+            span_id,
+            flags,
+        }
+    }
+
+    pub(super) fn ids(&self) -> ([u8; 16], [u8; 8], u8) {
+        (self.trace_id, self.span_id, self.flags)
+    }
+
     /// Reads a `traceparent` header; `None` for anything the W3C format refuses (callers
     /// then start a new trace, as the specification asks).
     pub fn parse(header: &str) -> Option<Self> {

@@ -12,6 +12,8 @@ use super::policy::{EgressPolicy, Refusal};
 use super::resolver::PolicyResolver;
 use super::signature::{signature, SIGNATURE_HEADER};
 use super::WebhookUrl;
+use crate::telemetry::http::TRACEPARENT;
+use crate::telemetry::trace::TraceContext;
 
 pub const DELIVERY_HEADER: &str = "x-taskstream-delivery";
 
@@ -109,12 +111,17 @@ impl WebhookClient {
             refusal,
         })?;
         let timestamp = chrono::Utc::now().timestamp();
-        let response = self
+        let mut request = self
             .http
             .post(call.url.as_str())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(SIGNATURE_HEADER, signature(call.secret, timestamp, &call.body))
-            .header(DELIVERY_HEADER, call.delivery_id)
+            .header(DELIVERY_HEADER, call.delivery_id);
+        // The receiver may continue the trace of the change that scheduled the reminder.
+        if let Some(context) = TraceContext::current() {
+            request = request.header(TRACEPARENT, context.header());
+        }
+        let response = request
             .body(call.body)
             .send()
             .await

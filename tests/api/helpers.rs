@@ -81,6 +81,7 @@ pub fn settings(data_dir: &std::path::Path, database_url: Option<String>) -> Com
         log_format: LogFormat::Human,
         sqlite_synchronous: taskstream::store::SqliteSync::Full,
         metrics_listen: None,
+        otlp: taskstream::config::OtlpSettings::default(),
         // The tests' webhook receivers listen on 127.0.0.1, which only an allow-list opens.
         roles: taskstream::config::RoleSettings {
             webhook_allow: vec!["127.0.0.1/32".parse().expect("cidr")],
@@ -145,7 +146,7 @@ async fn launch(
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut common = settings(data_dir.path(), fresh_database(data_dir.path()).await);
     tune(&mut common);
-    taskstream::telemetry::init(&common.log, common.log_format);
+    taskstream::telemetry::init(&common.log, common.log_format, &common.otlp).expect("telemetry");
     let http = HttpSettings {
         listen: "127.0.0.1:0".parse().expect("address"),
         write_queue: 64,

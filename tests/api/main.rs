@@ -16,6 +16,7 @@ mod errors;
 mod events;
 mod health;
 mod metrics;
+mod otlp;
 mod overload;
 mod quotas;
 mod recurrence;

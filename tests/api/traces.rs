@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use crate::helpers::{spawn_app_with_events, TestApp, WAIT};
 use crate::kafka_client::{consume_validated, Record};
 use crate::process::wait_for;
+use crate::reminders::{in_secs, set_webhook_for, wait_for_calls, Receiver};
 
 const USER: &str = "tracy";
 
@@ -177,5 +178,63 @@ async fn json_log_lines_of_a_role_carry_the_trace_and_the_record_ids_and_no_secr
     assert!(
         !text.contains(crate::helpers::SECRET),
         "the JWT secret never reaches a log"
+    );
+}
+
+#[tokio::test]
+async fn a_reminder_fires_and_is_delivered_in_the_trace_of_the_change_that_scheduled_it() {
+    let app = spawn_app_with_events().await;
+    let (receiver, url) = Receiver::start().await;
+    set_webhook_for(&app, USER, &url).await;
+    let traceparent = "00-7bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let body = json!({"title": "Call back", "reminders": [in_secs(3.0)]});
+    let (_, task) = post(&app, "/api/v1/tasks", &body, Some(traceparent)).await;
+    let id = task["id"].as_str().expect("id").to_owned();
+
+    // The timer fires it and the delivery worker sends it long after the request ended.
+    wait_for_calls(&receiver, 1).await;
+    let calls = receiver.calls();
+    let called_with = calls[0]
+        .0
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .expect("the webhook call names its trace");
+    assert_eq!(
+        trace_id(called_with),
+        trace_id(traceparent),
+        "the webhook call continues the trace"
+    );
+
+    let topic = app.topic("task-reminders");
+    let all = wait_for("reminder.delivered on the topic", WAIT, || async {
+        let all = consume_validated(&app.kafka.brokers, std::slice::from_ref(&topic));
+        if records(&all, &topic, "reminder.delivered", &id).is_empty() {
+            Err("not yet".to_owned())
+        } else {
+            Ok(all)
+        }
+    })
+    .await;
+    let header = |event_type: &str| {
+        let found = records(&all, &topic, event_type, &id);
+        found[0].header("traceparent").expect("traceparent").to_owned()
+    };
+    let fired = header("reminder.fired");
+    assert_eq!(
+        trace_id(&fired),
+        trace_id(traceparent),
+        "the fired event continues the creating request's trace"
+    );
+    assert_ne!(
+        span_id(&fired),
+        span_id(&header("reminder.scheduled")),
+        "as the scheduler's own span"
+    );
+    let delivered = header("reminder.delivered");
+    assert_eq!(trace_id(&delivered), trace_id(traceparent), "so does the delivery");
+    assert_eq!(
+        span_id(&delivered),
+        span_id(called_with),
+        "the delivery's span made the call"
     );
 }

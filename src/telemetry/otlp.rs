@@ -1,0 +1,145 @@
+//! OpenTelemetry export over OTLP/HTTP (protobuf), off unless an endpoint is configured.
+//!
+//! The service's own [`TraceContext`] stays the source of truth: a span that does work for a
+//! request or a record is exported as a child of the `traceparent` it continues, and the
+//! context the work then carries (on events, on schedule rows, on webhook calls) takes the
+//! exported span's ids, so every `traceparent` the service writes names a span a collector
+//! has. Spans are batched and sent from a task on the tokio runtime (no thread blocks on the
+//! network) and flushed at shutdown.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, TracerProvider};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_sdk::runtime::Tokio;
+use opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::Resource;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::registry::LookupSpan;
+
+use super::trace::TraceContext;
+use crate::config::OtlpSettings;
+
+/// The provider while export is on: its presence is what [`enabled`] asks.
+static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+
+/// The longest a shutdown waits for the last spans to reach the collector.
+const FLUSH_LIMIT: Duration = Duration::from_secs(5);
+/// The longest one export call may take.
+const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether spans are being exported.
+pub fn enabled() -> bool {
+    PROVIDER.get().is_some()
+}
+
+/// An exporter ready to be installed: the `tracing` layer and the provider behind it.
+pub struct Export {
+    provider: SdkTracerProvider,
+}
+
+impl Export {
+    /// Builds the exporter when `settings` name an endpoint; `None` when export is off. Must
+    /// run inside the tokio runtime (the batch task is spawned on it).
+    ///
+    /// # Errors
+    /// An endpoint that is not an http(s) URL, or a protocol other than http/protobuf.
+    pub fn build(settings: &OtlpSettings) -> anyhow::Result<Option<Self>> {
+        let Some(url) = settings.traces_url()? else {
+            return Ok(None);
+        };
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(url)
+            .with_timeout(EXPORT_TIMEOUT)
+            .build()
+            .context("OTEL_EXPORTER_OTLP_ENDPOINT: cannot build the OTLP exporter")?;
+        let resource = Resource::builder()
+            .with_service_name(settings.service_name.clone())
+            .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+            .build();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(BatchSpanProcessor::builder(exporter, Tokio).build())
+            .with_resource(resource)
+            .build();
+        Ok(Some(Self { provider }))
+    }
+
+    /// The `tracing` layer that turns spans into exported ones.
+    pub fn layer<S>(&self) -> tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>
+    where
+        S: tracing::Subscriber + for<'span> LookupSpan<'span>,
+    {
+        // Entering and leaving a span (each poll of a request's future) costs nothing extra:
+        // no OpenTelemetry context is activated (parents come from tracing's own span tree
+        // and from TraceContext) and no busy/idle times are kept.
+        tracing_opentelemetry::layer()
+            .with_tracer(self.provider.tracer("taskstream"))
+            .with_context_activation(false)
+            .with_tracked_inactivity(false)
+            .with_threads(false)
+            .with_location(false)
+    }
+
+    /// Export is on from now: spans started later get exported ids.
+    pub fn activate(self) {
+        let _ = PROVIDER.set(self.provider);
+    }
+
+    /// Stops the batch task of an exporter that was never activated.
+    pub fn discard(self) {
+        let _ = self.provider.shutdown();
+    }
+}
+
+/// The context of `span`, the exported span that continues `parent` (or starts a trace):
+/// `None` when export is off or `span` is not exported, and the caller keeps its own.
+pub(super) fn adopt(span: &tracing::Span, parent: Option<TraceContext>) -> Option<TraceContext> {
+    if !enabled() {
+        return None;
+    }
+    if let Some(parent) = parent {
+        let (trace_id, span_id, flags) = parent.ids();
+        let remote = SpanContext::new(
+            TraceId::from_bytes(trace_id),
+            SpanId::from_bytes(span_id),
+            TraceFlags::new(flags),
+            true,
+            TraceState::default(),
+        );
+        span.set_parent(Context::new().with_remote_span_context(remote)).ok()?;
+    }
+    let exported = span.context();
+    let exported = exported.span();
+    let ids = exported.span_context();
+    ids.is_valid().then(|| {
+        TraceContext::from_ids(
+            ids.trace_id().to_bytes(),
+            ids.span_id().to_bytes(),
+            ids.trace_flags().to_u8(),
+        )
+    })
+}
+
+/// Sends the spans still waiting and stops export, within [`FLUSH_LIMIT`].
+pub async fn flush() {
+    let Some(provider) = PROVIDER.get().cloned() else {
+        return;
+    };
+    // The processor's shutdown blocks its caller until the batch task has sent: off the
+    // runtime's workers, which that task needs.
+    let done = tokio::time::timeout(FLUSH_LIMIT, tokio::task::spawn_blocking(move || provider.shutdown())).await;
+    match done {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(error))) => tracing::warn!(%error, "spans not exported at shutdown"),
+        Ok(Err(error)) => tracing::warn!(%error, "spans not exported at shutdown"),
+        Err(_) => {
+            tracing::warn!(limit = ?FLUSH_LIMIT, "spans not exported at shutdown: the collector did not answer in time")
+        }
+    }
+}
