@@ -20,7 +20,7 @@ use crate::roles::delivery::{DeliverySettings, DeliveryWorker};
 use crate::roles::notifier::Notifier;
 use crate::roles::relay::{Relay, RelaySettings};
 use crate::roles::scheduler::{Scheduler, SchedulerSettings};
-use crate::roles::{audit::Audit, recurrence::Repeat, Role};
+use crate::roles::{audit::Audit, presence, recurrence::Repeat, Role};
 use crate::store::{Holdings, Store};
 use crate::telemetry::{listener, sampler};
 use crate::webhook::{EgressPolicy, WebhookClient};
@@ -145,13 +145,14 @@ impl Application {
         let needs_broker = self.parts.relay || !self.parts.roles.is_empty();
         if let Some(operators) = self.metrics_listener.take() {
             parts.spawn(listener::serve(operators, self.stalls.clone(), shutdown.clone()));
-            let sampled = sampler::Sampled {
-                outbox: self.parts.relay,
-                reminders: self.parts.roles.contains(&Role::Scheduler),
-                deliveries: self.parts.roles.contains(&Role::Notifier),
-            };
-            tokio::spawn(sampler::run(self.store.clone(), sampled, shutdown.clone()));
         }
+        // The queues this process's parts feed, for /readyz, /status and the metrics.
+        let sampled = sampler::Sampled {
+            outbox: self.parts.relay,
+            reminders: self.parts.roles.contains(&Role::Scheduler),
+            deliveries: self.parts.roles.contains(&Role::Notifier),
+        };
+        tokio::spawn(sampler::run(self.store.clone(), sampled, shutdown.clone()));
         if needs_broker {
             tokio::spawn(ensure_topics(
                 self.kafka.clone(),
@@ -258,6 +259,16 @@ impl Application {
             }
             for role in self.parts.roles.iter().copied() {
                 self.spawn_role(role, &mut parts, &publisher, &shutdown)?;
+            }
+            if !self.parts.roles.is_empty() {
+                parts.spawn(presence::run(
+                    self.store.clone(),
+                    presence::this_process(self.kafka.settings().instance_id.as_deref()),
+                    self.parts.roles.clone(),
+                    self.stalls.clone(),
+                    self.topics_ready.clone(),
+                    shutdown.clone(),
+                ));
             }
         }
         let mut result = Ok(());

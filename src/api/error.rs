@@ -156,6 +156,18 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        self.respond(serde_json::Map::new())
+    }
+}
+
+impl ApiError {
+    /// The problem response with extension members beside the standard ones (RFC 9457 §3.2),
+    /// e.g. the checks behind a 503 from /readyz.
+    pub fn with_members(self, members: serde_json::Map<String, serde_json::Value>) -> Response {
+        self.respond(members)
+    }
+
+    fn respond(self, members: serde_json::Map<String, serde_json::Value>) -> Response {
         match &self {
             // A pool timeout or a busy database is load, not a bug: 503, and the client may retry.
             Self::Internal(error) if is_outage(error) => {
@@ -164,7 +176,12 @@ impl IntoResponse for ApiError {
             Self::Internal(error) => tracing::error!(error = format!("{error:#}"), "request failed"),
             _ => {}
         }
-        let problem = self.problem();
+        let mut problem = serde_json::to_value(self.problem()).unwrap_or_default();
+        if let Some(fields) = problem.as_object_mut() {
+            for (name, value) in members {
+                fields.entry(name).or_insert(value);
+            }
+        }
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (self.status(), body).into_response();
         let headers = response.headers_mut();

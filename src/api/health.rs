@@ -4,9 +4,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::{ApiError, AppState};
 
@@ -32,6 +33,19 @@ pub struct ReadinessCache(Arc<Mutex<Option<(Instant, Verdict)>>>);
 #[derive(Clone, Debug)]
 struct Verdict {
     failed: Vec<String>,
+}
+
+impl Verdict {
+    /// Each check by name: "ok", or what failed (roles by name).
+    fn checks(&self) -> Value {
+        let failed = |name: &str| self.failed.iter().any(|f| f == name);
+        let waiting: Vec<&str> = self.failed.iter().filter_map(|f| f.strip_prefix("role ")).collect();
+        json!({
+            "database": if failed("database") { "failed" } else { "ok" },
+            "broker": if failed("broker") { "failed" } else { "ok" },
+            "roles": if waiting.is_empty() { "ok".to_owned() } else { format!("waiting: {}", waiting.join(", ")) },
+        })
+    }
 }
 
 const CACHE_FOR: Duration = Duration::from_secs(1);
@@ -84,19 +98,29 @@ async fn check(state: &AppState) -> Verdict {
 }
 
 /// The process can serve: its database and its broker answer, and none of its roles is
-/// waiting for a dependency. Answers from a verdict at most a second old.
+/// waiting for a dependency (503 otherwise, an orchestrator's cue). Either way the body details
+/// each role of the process (ready, lag, records, parked records, time since its last record)
+/// and the queues it samples (outbox backlog, pending reminders, waiting deliveries); lag alone
+/// never makes a process unready (taking it out of service would not help it catch up). The
+/// checks come from a verdict at most a second old; error texts stay in the log.
 #[utoipa::path(get, path = "/readyz", tag = "health",
-    responses((status = 200, description = "Ready"), (status = 503, description = "A dependency is down", body = super::Problem, content_type = "application/problem+json")))]
-pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    responses((status = 200, description = "Ready, with each role's detail"), (status = 503, description = "A dependency is down or a role waits for one", body = super::Problem, content_type = "application/problem+json")))]
+pub async fn readyz(State(state): State<AppState>) -> Response {
     let verdict = state.readiness.verdict(&state).await;
+    let (_, detail) = crate::telemetry::health::report(&state.stalls);
+    let mut members = match detail {
+        Value::Object(members) => members,
+        _ => Map::new(),
+    };
+    members.insert("checks".to_owned(), verdict.checks());
     if verdict.failed.is_empty() {
-        Ok(Json(
-            json!({ "status": "ready", "checks": { "database": "ok", "broker": "ok", "roles": "ok" } }),
-        ))
+        members.insert("status".to_owned(), json!("ready"));
+        Json(Value::Object(members)).into_response()
     } else {
-        Err(ApiError::Unavailable(format!(
+        ApiError::Unavailable(format!(
             "not ready: {} (details in the service log)",
             verdict.failed.join(", ")
-        )))
+        ))
+        .with_members(members)
     }
 }

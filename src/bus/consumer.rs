@@ -181,7 +181,7 @@ const DYNAMIC_SESSION: Duration = Duration::from_secs(10);
 /// restarts once more. 45 s is Kafka's default session timeout. KAFKA_PROPERTIES can change it.
 const STATIC_SESSION: Duration = Duration::from_secs(45);
 
-/// How often the client reports statistics (lag) while metrics are on.
+/// How often the client reports statistics (the lag /readyz and the metrics show).
 const STATISTICS_EVERY: Duration = Duration::from_secs(5);
 
 impl ConsumerContext for CommitOnRevoke {
@@ -247,9 +247,7 @@ pub async fn run<H: Handler>(
         config.set("group.instance.id", format!("{instance}-{}", handler.name()));
         config.set("session.timeout.ms", STATIC_SESSION.as_millis().to_string());
     }
-    if metrics::enabled() {
-        config.set("statistics.interval.ms", STATISTICS_EVERY.as_millis().to_string());
-    }
+    config.set("statistics.interval.ms", STATISTICS_EVERY.as_millis().to_string());
     // KAFKA_PROPERTIES win over the runtime's defaults, except the offset discipline.
     kafka.apply_overrides(&mut config);
     config.set("enable.auto.offset.store", "false");

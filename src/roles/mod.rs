@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod delivery;
 pub mod notifier;
+pub mod presence;
 pub mod recurrence;
 pub mod relay;
 pub mod scheduler;

@@ -1,14 +1,16 @@
-//! What this process knows about each of its roles, for the operators' `/status` (on the
-//! metrics listener): when it last finished a record, how many it finished and parked, its
-//! lag per partition, and the sampled queues. Process-wide like the metrics recorder, and
-//! kept only while metrics are on.
+//! What this process knows about each of its roles, for `/readyz` and the operators'
+//! `/status`: when it last finished a record, how many it finished and parked, its lag per
+//! partition, and the sampled queues. Process-wide like the metrics recorder; kept whether or
+//! not metrics are on (a lock and a counter a record).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::{json, Value};
 
+use crate::bus::Stalls;
 use crate::store::OutboxWaiting;
 
 /// One role of this process.
@@ -37,9 +39,6 @@ static QUEUES: Mutex<Queues> = Mutex::new(Queues {
 });
 
 fn with_role(role: &'static str, change: impl FnOnce(&mut RoleHealth)) {
-    if !super::metrics::enabled() {
-        return;
-    }
     if let Ok(mut roles) = ROLES.lock() {
         change(roles.entry(role).or_default());
     }
@@ -80,4 +79,45 @@ pub fn roles() -> BTreeMap<&'static str, RoleHealth> {
 
 pub fn sampled_queues() -> Queues {
     QUEUES.lock().map(|queues| queues.clone()).unwrap_or_default()
+}
+
+/// The process's picture: each role (ready unless it waits for a dependency; its records,
+/// parked records, lag and the time since its last record) and the sampled queues. The first
+/// value says whether every role is ready. Never an error text: those go to the log.
+pub fn report(stalls: &Stalls) -> (bool, Value) {
+    let stalled: Vec<&'static str> = stalls.current().into_iter().map(|(role, _)| role).collect();
+    let now = crate::time::now();
+    let seconds = |at: DateTime<Utc>| (now - at).num_milliseconds() as f64 / 1000.0;
+    let mut by_role = serde_json::Map::new();
+    for (role, health) in roles() {
+        by_role.insert(
+            role.to_owned(),
+            json!({
+                "ready": !stalled.contains(&role),
+                "last_record_at": health.last_record_at.map(crate::time::format),
+                "seconds_since_last_record": health.last_record_at.map(seconds),
+                "records": health.records,
+                "parked": health.parked,
+                "lag": health.lag.values().sum::<i64>(),
+                "lag_by_partition": health.lag,
+            }),
+        );
+    }
+    for role in &stalled {
+        by_role
+            .entry((*role).to_owned())
+            .or_insert_with(|| json!({ "ready": false }));
+    }
+    let queues = sampled_queues();
+    let ready = stalled.is_empty();
+    let body = json!({
+        "roles": by_role,
+        "outbox": queues.outbox.map(|o| json!({
+            "waiting": o.rows,
+            "oldest_waiting_seconds": o.oldest.map(seconds),
+        })),
+        "reminders_pending": queues.reminders_pending,
+        "deliveries_waiting": queues.deliveries_waiting,
+    });
+    (ready, body)
 }

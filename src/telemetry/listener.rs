@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -85,52 +85,12 @@ async fn scrape(State(operators): State<Operators>) -> Response {
 
 /// Each role's health; 503 while any role waits for a dependency (the reason is in the log).
 async fn status(State(operators): State<Operators>) -> Response {
-    let (ready, body) = status_body(&operators.stalls);
+    let (ready, mut body) = health::report(&operators.stalls);
+    body["status"] = json!(if ready { "ready" } else { "not ready" });
     let code = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (code, Json(body)).into_response()
-}
-
-fn status_body(stalls: &Stalls) -> (bool, Value) {
-    let stalled: Vec<&'static str> = stalls.current().into_iter().map(|(role, _)| role).collect();
-    let now = crate::time::now();
-    let mut roles = serde_json::Map::new();
-    for (role, health) in health::roles() {
-        let since = health
-            .last_record_at
-            .map(|at| (now - at).num_milliseconds() as f64 / 1000.0);
-        roles.insert(
-            role.to_owned(),
-            json!({
-                "ready": !stalled.contains(&role),
-                "last_record_at": health.last_record_at.map(crate::time::format),
-                "seconds_since_last_record": since,
-                "records": health.records,
-                "parked": health.parked,
-                "lag": health.lag.values().sum::<i64>(),
-                "lag_by_partition": health.lag,
-            }),
-        );
-    }
-    for role in &stalled {
-        roles
-            .entry((*role).to_owned())
-            .or_insert_with(|| json!({ "ready": false }));
-    }
-    let queues = health::sampled_queues();
-    let ready = stalled.is_empty();
-    let body = json!({
-        "status": if ready { "ready" } else { "not ready" },
-        "roles": roles,
-        "outbox": queues.outbox.map(|o| json!({
-            "waiting": o.rows,
-            "oldest_waiting_seconds": o.oldest.map(|at| (now - at).num_milliseconds() as f64 / 1000.0),
-        })),
-        "reminders_pending": queues.reminders_pending,
-        "deliveries_waiting": queues.deliveries_waiting,
-    });
-    (ready, body)
 }

@@ -10,8 +10,12 @@ pub mod sampler;
 pub mod status;
 pub mod trace;
 
+use tracing::level_filters::LevelFilter;
+use tracing::subscriber::Interest;
+use tracing::Metadata;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Context, Filter};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer, Registry};
 
@@ -46,11 +50,11 @@ pub fn init(filter: &str, format: LogFormat, otlp: &OtlpSettings) -> anyhow::Res
             .with_writer(std::io::stderr)
             .boxed(),
     };
-    let spans = export.layer().with_filter(
+    let spans = export.layer().with_filter(AlwaysAsk(
         Targets::new()
             .with_target("taskstream", tracing::Level::INFO)
             .with_target("taskstream::api", tracing::level_filters::LevelFilter::OFF),
-    );
+    ));
     let installed = Registry::default()
         .with(logs.with_filter(filter))
         .with(spans)
@@ -60,6 +64,35 @@ pub fn init(filter: &str, format: LogFormat, otlp: &OtlpSettings) -> anyhow::Res
         Err(_) => export.discard(),
     }
     Ok(())
+}
+
+/// A per-layer filter that never lets a callsite's interest be cached as "always".
+///
+/// With two per-layer filters, tracing-subscriber carries each filter's verdict from
+/// `enabled` to `on_event`/`on_new_span` in a thread-local; a callsite cached as "always"
+/// skips `enabled`, so it reads the verdict left by the last unrelated `enabled` call (a `log`
+/// crate level check from librdkafka or sqlx leaves "disabled") and the event or span is
+/// silently dropped (tokio-rs/tracing#2519, seen here: the shutdown's warning lost). Asking
+/// every time costs one filter check an event.
+struct AlwaysAsk<F>(F);
+
+impl<S, F: Filter<S>> Filter<S> for AlwaysAsk<F> {
+    fn enabled(&self, meta: &Metadata<'_>, cx: &Context<'_, S>) -> bool {
+        self.0.enabled(meta, cx)
+    }
+
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        let interest = self.0.callsite_enabled(meta);
+        if interest.is_always() {
+            Interest::sometimes()
+        } else {
+            interest
+        }
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        self.0.max_level_hint()
+    }
 }
 
 /// Sends the spans still waiting for export (at shutdown).

@@ -1,7 +1,8 @@
 //! `taskstream status`: the health of the whole deployment from its shared state (the
-//! database and the broker), whichever processes run it. Per role: members consuming, lag,
-//! when it last applied an event, its DLQ; the outbox backlog; the queues. Its verdict is an
-//! exit code an orchestrator or a cron job can act on.
+//! database and the broker), whichever processes run it. Per role: the processes that run it
+//! (each announces itself in the database, see `roles::presence`), lag, when it last applied
+//! an event, its DLQ; the outbox backlog; the queues. Its verdict is an exit code an
+//! orchestrator or a cron job can act on.
 
 use std::time::Duration;
 
@@ -11,8 +12,8 @@ use serde::Serialize;
 
 use crate::bus::groups::{self, GroupState};
 use crate::bus::{consumer, Kafka};
-use crate::roles::Role;
-use crate::store::{OutboxWaiting, Store};
+use crate::roles::{presence, Role};
+use crate::store::{Member, MemberState, OutboxWaiting, Store};
 
 /// What counts as unhealthy.
 #[derive(Debug, Clone, Copy)]
@@ -27,8 +28,10 @@ pub struct Limits {
 #[derive(Debug, Clone, Serialize)]
 pub struct RoleStatus {
     pub role: &'static str,
-    /// At least one process consumes for it (unknown when the broker does not say).
-    pub ready: Option<bool>,
+    /// At least one process consumes for it.
+    pub ready: bool,
+    /// The processes that run it (seen in the last [`presence::GONE_AFTER`]).
+    pub members: Vec<Member>,
     pub lag: i64,
     pub group: GroupState,
     pub last_applied_at: Option<DateTime<Utc>>,
@@ -60,13 +63,16 @@ pub async fn gather(store: &Store, kafka: &Kafka, limits: Limits) -> anyhow::Res
     let outbox = store.outbox_waiting().await?;
     let now = crate::time::now();
     let outbox_age = outbox.oldest.and_then(|at| (now - at).to_std().ok());
+    let seen_since = now - chrono::TimeDelta::from_std(presence::GONE_AFTER)?;
     let mut roles = Vec::new();
     for role in Role::ALL {
         let last_applied_at = store.last_applied(role.name()).await?;
+        let members = store.members(role.name(), seen_since).await?;
         let (group, dlq_records) = broker_side(kafka, role).await?;
         roles.push(RoleStatus {
             role: role.name(),
-            ready: group.members.map(|members| members > 0),
+            ready: members.iter().any(|m| m.state == Some(MemberState::Consuming)),
+            members,
             lag: group.lag(),
             group,
             last_applied_at,
@@ -104,8 +110,21 @@ async fn broker_side(kafka: &Kafka, role: Role) -> anyhow::Result<(GroupState, i
 fn problems(report: &Report, outbox_age: Option<Duration>, limits: Limits) -> Vec<String> {
     let mut problems = Vec::new();
     for role in &report.roles {
-        if role.ready == Some(false) {
-            problems.push(format!("no process consumes for the {} role", role.role));
+        if role.members.is_empty() {
+            problems.push(format!("no process runs the {} role", role.role));
+        } else if !role.ready {
+            let waiting = role.members.iter().any(|m| m.state == Some(MemberState::Waiting));
+            problems.push(if waiting {
+                format!(
+                    "the {} role waits for a dependency in every process that runs it",
+                    role.role
+                )
+            } else {
+                format!(
+                    "the {} role has not started consuming (its topics do not exist yet?)",
+                    role.role
+                )
+            });
         }
         if role.lag > limits.lag {
             problems.push(format!("the {} role is {} records behind", role.role, role.lag));
@@ -126,13 +145,13 @@ impl Report {
         let mut out = String::new();
         let at = |t: Option<DateTime<Utc>>| t.map_or_else(|| "never".to_owned(), crate::time::format);
         for role in &self.roles {
-            let ready = match role.ready {
-                Some(true) => "ready",
-                Some(false) => "NOT CONSUMING",
-                None => "members unknown",
+            let ready = match (role.ready, role.members.len()) {
+                (_, 0) => "NO PROCESS".to_owned(),
+                (true, n) => format!("ready ({n} proc.)"),
+                (false, n) => format!("NOT CONSUMING ({n})"),
             };
             out.push_str(&format!(
-                "{:<11} {:<15} lag {:<8} last applied {:<28} dlq {}\n",
+                "{:<11} {:<18} lag {:<8} last applied {:<28} dlq {}\n",
                 role.role,
                 ready,
                 role.lag,

@@ -81,3 +81,56 @@ async fn readyz_names_what_is_down_without_its_error_text() {
     assert!(!body.contains("127.0.0.1"), "no addresses or error texts: {body}");
     assert!(!body.to_lowercase().contains("transport"), "no error texts: {body}");
 }
+
+#[tokio::test]
+async fn readyz_details_each_role_of_the_process_and_the_outbox() {
+    let app = crate::helpers::spawn(|http| taskstream::startup::Parts {
+        http: Some(http),
+        relay: true,
+        roles: vec![taskstream::roles::Role::Audit],
+    })
+    .await;
+    let task = app
+        .create_task("readyz-user", &serde_json::json!({"title": "Counted"}))
+        .await;
+    app.wait_for_history("readyz-user", task["id"].as_str().expect("id"), 1)
+        .await;
+    // The audit role has applied the create; its lag comes from the client's statistics
+    // (every 5 s) and the outbox from the sampler (every 2 s): wait for both to catch up.
+    let ready = crate::process::wait_for(
+        "/readyz to show the audit role's record, no lag and an empty outbox",
+        crate::helpers::WAIT,
+        || async {
+            let response = app
+                .client
+                .get(app.url("/readyz"))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
+            let audit = &body["roles"]["audit"];
+            let settled = status == 200
+                && audit["records"].as_u64() >= Some(1)
+                && audit["lag"] == 0
+                && audit["lag_by_partition"].as_object().is_some_and(|p| !p.is_empty())
+                && body["outbox"]["waiting"] == 0;
+            if settled {
+                Ok(body)
+            } else {
+                Err(format!("{status} {body}"))
+            }
+        },
+    )
+    .await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["checks"]["roles"], "ok", "{ready}");
+    let audit = &ready["roles"]["audit"];
+    assert_eq!(audit["ready"], true, "{ready}");
+    assert_eq!(audit["parked"], 0, "{ready}");
+    assert!(audit["last_record_at"].is_string(), "{ready}");
+    assert!(audit["seconds_since_last_record"].as_f64() >= Some(0.0), "{ready}");
+    // Only this process's roles: the others run elsewhere (or nowhere).
+    assert!(ready["roles"]["recurrence"].is_null(), "{ready}");
+    assert!(ready["outbox"]["oldest_waiting_seconds"].is_null(), "{ready}");
+}

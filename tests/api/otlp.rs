@@ -259,3 +259,93 @@ async fn spans_exported_over_otlp_carry_the_ids_the_service_writes_and_reach_the
     assert_eq!(audit.kind, SpanKind::Consumer as i32);
     assert_eq!(audit.name, "audit process");
 }
+
+/// A collector that accepts connections and never answers: the worst a collector can do.
+async fn silent_collector() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    endpoint
+}
+
+#[tokio::test]
+async fn a_collector_that_never_answers_costs_the_api_nothing_and_shutdown_is_bounded() {
+    let endpoint = silent_collector().await;
+    let data = tempfile::tempdir().expect("data dir");
+    let database_url = fresh_database(data.path()).await.expect("database");
+    let port = broker::free_port();
+    let log = data.path().join("stderr.log");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_taskstream"));
+    command
+        .args(["api", "--listen", &format!("127.0.0.1:{port}")])
+        .env("TASKSTREAM_DATA_DIR", data.path())
+        .env("DATABASE_URL", &database_url)
+        .env("TASKSTREAM_JWT_SECRET", SECRET)
+        .env("KAFKA_BOOTSTRAP_SERVERS", broker::brokers())
+        .env(
+            "TASKSTREAM_TOPIC_PREFIX",
+            format!("t{}.", uuid::Uuid::new_v4().simple()),
+        )
+        .env("TASKSTREAM_LOG", "warn,rdkafka=off,librdkafka=off")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
+        .env(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "authorization=Bearer collector-secret-token",
+        )
+        // Batches fall due at once and are small: every export hangs on the collector.
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .env("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "8")
+        .stderr(std::fs::File::create(&log).expect("log file"));
+    let mut process = Guarded::spawn(&mut command, "taskstream api exporting to a silent collector");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    wait_for("taskstream api to be ready", WAIT, || async {
+        match client.get(format!("{base}/readyz")).send().await {
+            Ok(response) if response.status() == 200 => Ok(()),
+            Ok(response) => Err(response.status().to_string()),
+            Err(error) => Err(error.to_string()),
+        }
+    })
+    .await;
+
+    let token = Auth::new(&Secret::new(SECRET))
+        .issue(&UserId::parse(USER).expect("user"), Duration::from_secs(3600))
+        .expect("token");
+    // Many more spans than one batch, while every export hangs.
+    for n in 0..60 {
+        let response = client
+            .post(format!("{base}/api/v1/tasks"))
+            .bearer_auth(&token)
+            .json(&json!({ "title": format!("Task {n}") }))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), StatusCode::CREATED, "create {n}");
+        assert!(response.headers().contains_key("traceparent"), "create {n}");
+    }
+    let ready = client.get(format!("{base}/readyz")).send().await.expect("readyz");
+    assert_eq!(ready.status(), StatusCode::OK, "export is not a readiness check");
+
+    // The shutdown flush gives up on the collector at its limit (5 s) instead of waiting for
+    // the export in flight and the last one (10 s each), and says so.
+    process.signal(libc::SIGTERM);
+    let status = process.wait_exit(Duration::from_secs(60)).await;
+    assert!(status.success(), "exited with {status}");
+    let stderr = std::fs::read_to_string(&log).expect("read the log");
+    assert!(
+        stderr.contains("spans not exported at shutdown: the collector did not answer in time"),
+        "the lost spans are reported: {stderr}"
+    );
+    assert!(
+        !stderr.contains("collector-secret-token"),
+        "the collector's credentials never reach the log: {stderr}"
+    );
+}

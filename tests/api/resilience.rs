@@ -315,8 +315,9 @@ async fn a_database_outage_longer_than_every_retry_parks_nothing_and_reports_not
         wait_for("/readyz to report the stalled audit role", WAIT, || async {
             let response = app.client.get(app.url("/readyz")).send().await.expect("readyz");
             let status = response.status();
-            let body = response.text().await.unwrap_or_default();
-            if status == 503 && body.contains("audit") {
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            let stalled = body["checks"]["roles"] == "waiting: audit" && body["roles"]["audit"]["ready"] == false;
+            if status == 503 && stalled {
                 Ok(())
             } else {
                 Err(format!("{status} {body}"))
