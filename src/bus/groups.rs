@@ -1,6 +1,5 @@
 //! What the broker says about a consumer group and a topic, for `taskstream status`: the
-//! group's members, its committed offset and lag on each partition, and how many records a
-//! topic holds. Blocking librdkafka calls, bounded by `TIMEOUT`; call from a blocking thread.
+//! group's committed offset and lag on each partition, and how many records a topic holds. Blocking librdkafka calls, bounded by `TIMEOUT`; call from a blocking thread.
 
 use std::time::Duration;
 
@@ -30,8 +29,6 @@ pub struct PartitionLag {
 #[derive(Debug, Clone, Serialize)]
 pub struct GroupState {
     pub group: String,
-    /// Members now in the group; `None` when the broker would not say.
-    pub members: Option<usize>,
     pub partitions: Vec<PartitionLag>,
 }
 
@@ -52,7 +49,9 @@ fn observer(kafka: &Kafka, group: &str) -> anyhow::Result<Detached<BaseConsumer>
     Ok(Detached::new(consumer))
 }
 
-/// The members and the lag of `group` on `topics`.
+/// The lag of `group` on `topics`. Not its members: the processes announce those in the
+/// database (`roles::presence`), which every broker allows; Tansu 0.6.0 fails the
+/// DescribeGroups request on its own stored group state and drops the connection.
 ///
 /// # Errors
 /// When the broker cannot be reached or does not know a topic.
@@ -90,14 +89,8 @@ pub fn group_state(kafka: &Kafka, group: &str, topics: &[String]) -> anyhow::Res
             }
         })
         .collect();
-    // Not every broker answers DescribeGroups; the lag is still worth reporting.
-    let members = client
-        .fetch_group_list(Some(group), TIMEOUT)
-        .ok()
-        .and_then(|list| list.groups().first().map(|g| g.members().len()));
     Ok(GroupState {
         group: group.to_owned(),
-        members,
         partitions,
     })
 }

@@ -143,3 +143,54 @@ fn member((role, instance, host, pid, state, started_at, seen_at): MemberRow) ->
         seen_at: crate::time::parse(&seen_at)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn process(name: &str) -> Instance {
+        Instance {
+            instance: name.to_owned(),
+            host: "host".to_owned(),
+            pid: 42,
+            started_at: crate::time::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn members_are_counted_while_they_announce_and_gone_when_they_leave() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("members.db").display());
+        let store = Store::connect(&url, 2).await.expect("open");
+        store.migrate().await.expect("migrate");
+        let before = crate::time::now() - TimeDelta::seconds(1);
+        let (one, two) = (process("one"), process("two"));
+        store
+            .announce(&one, &[("audit", MemberState::Consuming), ("scheduler", MemberState::Waiting)])
+            .await
+            .expect("announce one");
+        store.announce(&two, &[("audit", MemberState::Starting)]).await.expect("announce two");
+        store.announce(&two, &[("audit", MemberState::Consuming)]).await.expect("announce again");
+
+        let audit = store.members("audit", before).await.expect("members");
+        let states: Vec<_> = audit.iter().map(|m| (m.instance.instance.as_str(), m.state)).collect();
+        assert_eq!(
+            states,
+            [("one", Some(MemberState::Consuming)), ("two", Some(MemberState::Consuming))]
+        );
+        let scheduler = store.members("scheduler", before).await.expect("members");
+        assert_eq!(scheduler.len(), 1);
+        assert_eq!(scheduler[0].state, Some(MemberState::Waiting));
+        assert!(store.members("recurrence", before).await.expect("members").is_empty());
+
+        // Not seen since: taken for gone.
+        let later = crate::time::now() + TimeDelta::seconds(1);
+        assert!(store.members("audit", later).await.expect("members").is_empty());
+
+        store.leave("one").await.expect("leave");
+        let audit = store.members("audit", before).await.expect("members");
+        assert_eq!(audit.len(), 1);
+        assert_eq!(audit[0].instance.instance, "two");
+        assert!(store.members("scheduler", before).await.expect("members").is_empty());
+    }
+}
