@@ -10,13 +10,13 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::live::{Live, LiveHub};
-use crate::api::{self, Admission, AppState, BrokerProbe, Quotas, RequestDeadline, UserLimits};
+use crate::api::{self, Admission, AppState, Quotas, RequestDeadline, UserLimits};
 use crate::auth::Auth;
 use crate::bus::consumer::{self, Retry};
 use crate::bus::{topics, Kafka, Publisher, Stalls};
 use crate::config::{CommonSettings, HttpSettings, KafkaSettings, RoleSettings};
 use crate::roles::delivery::{DeliverySettings, DeliveryWorker};
+use crate::roles::live::{Live, LiveHub};
 use crate::roles::notifier::Notifier;
 use crate::roles::relay::{Relay, RelaySettings};
 use crate::roles::scheduler::{Scheduler, SchedulerSettings};
@@ -187,7 +187,7 @@ impl Application {
             let state = AppState {
                 store: self.store.clone(),
                 auth: self.auth.clone(),
-                broker: BrokerProbe::new(Arc::new(probe)),
+                broker: crate::bus::BrokerProbe::new(Arc::new(probe)),
                 webhook_policy: self.webhook_policy.clone(),
                 webhook_client: WebhookClient::new(self.webhook_policy.clone(), self.roles.webhook_timeout())
                     .context("cannot build the webhook client")?,

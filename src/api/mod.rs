@@ -1,12 +1,13 @@
 //! The HTTP API: JSON under /api/v1, problem+json for every error.
 
 mod admission;
+mod caller;
 mod deadline;
 mod error;
 mod headers;
 mod health;
 mod json;
-pub mod live;
+mod live;
 mod occurrences;
 mod openapi;
 mod quota;
@@ -20,6 +21,7 @@ use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 
 pub use admission::Admission;
+pub use caller::{Caller, CurrentUser};
 pub use deadline::RequestDeadline;
 pub use error::{ApiError, Problem, PROBLEM_JSON};
 pub use json::{ApiJson, BODY_LIMIT};
@@ -35,9 +37,9 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Store,
     pub auth: Auth,
-    pub broker: BrokerProbe,
+    pub broker: crate::bus::BrokerProbe,
     /// Fans live events out to connected stream clients.
-    pub live: live::LiveHub,
+    pub live: crate::roles::live::LiveHub,
     /// Where webhooks may point (never back at this API).
     pub webhook_policy: crate::webhook::EgressPolicy,
     /// Makes the test calls of POST /webhook/test, under that policy.
@@ -56,37 +58,6 @@ pub struct AppState {
     pub deadline: RequestDeadline,
     /// The web console's settings.
     pub console: crate::console::Console,
-}
-
-/// Asks the broker for metadata, for /readyz.
-#[derive(Clone)]
-pub struct BrokerProbe(std::sync::Arc<rdkafka::consumer::BaseConsumer>);
-
-impl std::fmt::Debug for BrokerProbe {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BrokerProbe")
-    }
-}
-
-impl BrokerProbe {
-    pub fn new(client: std::sync::Arc<rdkafka::consumer::BaseConsumer>) -> Self {
-        Self(client)
-    }
-
-    /// # Errors
-    /// When the broker does not answer within `timeout`.
-    pub async fn check(&self, timeout: std::time::Duration) -> Result<(), String> {
-        use rdkafka::consumer::Consumer;
-        let client = self.0.clone();
-        tokio::task::spawn_blocking(move || {
-            client
-                .fetch_metadata(None, timeout)
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| e.to_string())?
-    }
 }
 
 /// The whole HTTP surface.

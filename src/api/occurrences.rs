@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::tasks::dto::OccurrencePreview;
 use super::tasks::rules::off_runtime;
 use super::{ApiError, ApiJson, AppState, Problem};
-use crate::auth::CurrentUser;
+use crate::api::CurrentUser;
 use crate::domain::{Budget, FieldError, NewTask, RecurrenceMode, Task, TaskInput};
 
 /// Largest `limit` of one preview, as for a saved task.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{ApiError, ApiJson, AppState, Problem};
-use crate::auth::CurrentUser;
+use crate::api::CurrentUser;
 use crate::config::Secret;
 use crate::domain::FieldError;
 use crate::webhook::{Call, EgressPolicy, WebhookUrl};

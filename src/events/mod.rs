@@ -5,9 +5,14 @@
 //! these types into `schemas/` (see [`schema`]); decoding is strict (unknown fields, unknown
 //! types and newer schema versions are refused), so a record that decodes is valid.
 
-mod contract;
+mod change;
+mod codec;
 mod headers;
+mod payloads;
 pub mod schema;
+mod topics;
 
-pub use contract::*;
+pub use codec::{DecodeError, Event, EventData, EventHeader, SCHEMA_VERSION};
 pub use headers::cloud_event_headers;
+pub use payloads::*;
+pub use topics::Topic;

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod delivery;
+pub mod live;
 pub mod notifier;
 pub mod presence;
 pub mod recurrence;

@@ -166,17 +166,29 @@ mod tests {
         let before = crate::time::now() - TimeDelta::seconds(1);
         let (one, two) = (process("one"), process("two"));
         store
-            .announce(&one, &[("audit", MemberState::Consuming), ("scheduler", MemberState::Waiting)])
+            .announce(
+                &one,
+                &[("audit", MemberState::Consuming), ("scheduler", MemberState::Waiting)],
+            )
             .await
             .expect("announce one");
-        store.announce(&two, &[("audit", MemberState::Starting)]).await.expect("announce two");
-        store.announce(&two, &[("audit", MemberState::Consuming)]).await.expect("announce again");
+        store
+            .announce(&two, &[("audit", MemberState::Starting)])
+            .await
+            .expect("announce two");
+        store
+            .announce(&two, &[("audit", MemberState::Consuming)])
+            .await
+            .expect("announce again");
 
         let audit = store.members("audit", before).await.expect("members");
         let states: Vec<_> = audit.iter().map(|m| (m.instance.instance.as_str(), m.state)).collect();
         assert_eq!(
             states,
-            [("one", Some(MemberState::Consuming)), ("two", Some(MemberState::Consuming))]
+            [
+                ("one", Some(MemberState::Consuming)),
+                ("two", Some(MemberState::Consuming))
+            ]
         );
         let scheduler = store.members("scheduler", before).await.expect("members");
         assert_eq!(scheduler.len(), 1);

@@ -174,7 +174,7 @@ async fn open_streams_are_capped_per_user_and_a_closed_one_frees_its_slot() {
             .send()
     };
     let mut streams = Vec::new();
-    for n in 0..taskstream::api::live::STREAMS_PER_USER {
+    for n in 0..taskstream::roles::live::STREAMS_PER_USER {
         let response = open("hoarder").await.expect("connect");
         assert_eq!(response.status(), 200, "stream {n} within the cap");
         streams.push(response);

@@ -6,8 +6,8 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api::CurrentUser;
 use crate::api::{ApiError, AppState, Problem};
-use crate::auth::CurrentUser;
 use crate::domain::{FieldError, Priority};
 use crate::store::TaskCounts;
 

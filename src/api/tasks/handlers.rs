@@ -13,8 +13,8 @@ use super::dto::{
 use super::query::{self, ListParams};
 use super::rules::{self, off_runtime};
 use crate::api::headers::{self, etag};
+use crate::api::CurrentUser;
 use crate::api::{ApiError, ApiJson, AppState, Problem};
-use crate::auth::CurrentUser;
 use crate::domain::{Budget, NewTask, ReminderState, Status, Task};
 use crate::store::{CreateOutcome, IdempotencyRequest, StoredResponse};
 
