@@ -4,8 +4,10 @@
 //! request or a record is exported as a child of the `traceparent` it continues, and the
 //! context the work then carries (on events, on schedule rows, on webhook calls) takes the
 //! exported span's ids, so every `traceparent` the service writes names a span a collector
-//! has. Spans are batched and sent from a task on the tokio runtime (no thread blocks on the
-//! network) and flushed at shutdown.
+//! has. Spans are batched and sent by the SDK's export thread: a finished span goes into a
+//! bounded queue without waking anyone (the thread wakes when a batch is full or the
+//! schedule delay passes), so no request pays for a task wake-up per span, and none waits on
+//! the network. Flushed at shutdown.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -14,9 +16,7 @@ use anyhow::Context as _;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, TracerProvider};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_otlp::{Protocol, WithExportConfig};
-use opentelemetry_sdk::runtime::Tokio;
-use opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::registry::LookupSpan;
@@ -44,7 +44,7 @@ pub struct Export {
 
 impl Export {
     /// Builds the exporter when `settings` name an endpoint; `None` when export is off. Must
-    /// run inside the tokio runtime (the batch task is spawned on it).
+    /// run inside the tokio runtime (the exporter is built there).
     ///
     /// # Errors
     /// An endpoint that is not an http(s) URL, or a protocol other than http/protobuf.
@@ -64,7 +64,7 @@ impl Export {
             .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
             .build();
         let provider = SdkTracerProvider::builder()
-            .with_span_processor(BatchSpanProcessor::builder(exporter, Tokio).build())
+            .with_span_processor(BatchSpanProcessor::builder(exporter).build())
             .with_resource(resource)
             .build();
         Ok(Some(Self { provider }))

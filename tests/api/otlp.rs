@@ -334,14 +334,14 @@ async fn a_collector_that_never_answers_costs_the_api_nothing_and_shutdown_is_bo
     let ready = client.get(format!("{base}/readyz")).send().await.expect("readyz");
     assert_eq!(ready.status(), StatusCode::OK, "export is not a readiness check");
 
-    // The shutdown flush gives up on the collector at its limit (5 s) instead of waiting for
-    // the export in flight and the last one (10 s each), and says so.
+    // The shutdown flush gives up on the collector after 5 s instead of waiting for the export
+    // in flight and the last one (10 s each), and says so.
     process.signal(libc::SIGTERM);
     let status = process.wait_exit(Duration::from_secs(60)).await;
     assert!(status.success(), "exited with {status}");
     let stderr = std::fs::read_to_string(&log).expect("read the log");
     assert!(
-        stderr.contains("spans not exported at shutdown: the collector did not answer in time"),
+        stderr.contains("spans not exported at shutdown"),
         "the lost spans are reported: {stderr}"
     );
     assert!(
