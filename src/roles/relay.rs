@@ -8,12 +8,12 @@
 //! smaller id may commit later), and hands them to one idempotent producer (acks=all, which
 //! keeps per-partition order across retries) one after the other, batch after batch. So
 //! each task's rows reach the producer in id order, and its key's partition keeps them so.
-//! A few batches are in flight at once; they are marked delivered oldest first, one
-//! statement per batch, and only the rows before the first failure. A failed row and
-//! everything after it (the rest of its batch and every later batch in flight, dropped
-//! unmarked) are read and sent again: a consumer may see a duplicate (absorbed by its
-//! inbox) but never a later version first. Batches in flight are thus one larger batch,
-//! marked in steps. A relay that loses its lease stops marking and drops its window; at
+//! Up to `in_flight` batches are out at once (one by default); they are marked delivered
+//! oldest first, one statement per batch, and only the rows before the first failure. A
+//! failed row and everything after it (the rest of its batch and every later batch in
+//! flight, dropped unmarked) are read and sent again: a consumer may see a duplicate
+//! (absorbed by its inbox) but never a later version first. Batches in flight are thus one
+//! larger batch, marked in steps. A relay that loses its lease stops marking and drops its window; at
 //! worst it repeats records the new holder also sends: duplicates, not loss.
 
 use std::collections::VecDeque;
@@ -38,7 +38,9 @@ pub struct RelaySettings {
     /// Rows read and handed to the producer at once.
     pub batch_size: i64,
     /// Batches handed to the producer and not yet acknowledged, at most: the next batches
-    /// are read and enqueued while the broker works on the oldest.
+    /// are read and enqueued while the broker works on the oldest. 1 by default: on Tansu
+    /// 0.6.0 (the local broker) more records outstanding made both the relay and an rdkafka
+    /// producer alone slower (BENCHMARKS.md, "Relay and consumer batches").
     pub in_flight: usize,
     /// Delivered rows are kept this long for inspection, then deleted.
     pub keep_delivered: TimeDelta,
@@ -60,7 +62,7 @@ impl RelaySettings {
         .unwrap_or(0);
         Self {
             batch_size: 1_000,
-            in_flight: 4,
+            in_flight: 1,
             keep_delivered: TimeDelta::hours(1),
             retention: Retention::for_topics(TimeDelta::milliseconds(longest)),
         }
