@@ -5,6 +5,12 @@
 //!   bench e2e      --url U --token T --rate R --seconds S --database-url D
 //!                                     API 2xx → audit consumer's committed row, per task
 //!   bench pipeline --database-url D --brokers B --events N  relay and consumer throughput
+//!                  [--batch-size B --in-flight W --relay-only]
+//!   bench relay-split --database-url D --brokers B --events N --batch-size B
+//!                                     the relay's read, send and mark timed one after the other
+//!   bench broker   --brokers B --events N --size S --batch B --in-flight W [--headers H]
+//!                  [--property k=v]
+//!                                     an rdkafka producer alone: the broker's own share
 //!   bench ramp     --url U --token T [--token T2 …] --capacity C --database-url D [--server-pid P]
 //!                                     open-loop creates stepped to 3× capacity, drain, SIGTERM
 //!   bench drain    --database-url D   time for the outbox and the audit role to catch up
@@ -17,6 +23,7 @@ mod support;
 
 mod open_loop;
 mod ramp;
+mod relay;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -109,6 +116,49 @@ enum Bench {
         events: u32,
         #[arg(long, default_value_t = 10)]
         fetch_wait_max_ms: u32,
+        /// The relay's batch size (default: the relay's own).
+        #[arg(long)]
+        batch_size: Option<i64>,
+        /// Batches the relay keeps in flight (default: the relay's own).
+        #[arg(long)]
+        in_flight: Option<usize>,
+        /// Stop after the relay (no consumer).
+        #[arg(long)]
+        relay_only: bool,
+        /// A librdkafka property for the relay's producer and the consumer, key=value
+        /// (repeatable; as KAFKA_PROPERTIES).
+        #[arg(long)]
+        property: Vec<String>,
+    },
+    /// The relay's read, send and mark-delivered, timed one after the other.
+    RelaySplit {
+        #[arg(long)]
+        database_url: String,
+        #[arg(long)]
+        brokers: String,
+        #[arg(long, default_value_t = 20_000)]
+        events: u32,
+        #[arg(long, default_value_t = 1_000)]
+        batch_size: i64,
+    },
+    /// An rdkafka producer alone on the broker: its own share of the relay's time.
+    Broker {
+        #[arg(long)]
+        brokers: String,
+        #[arg(long, default_value_t = 20_000)]
+        events: u32,
+        #[arg(long, default_value_t = 600)]
+        size: usize,
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+        #[arg(long, default_value_t = 1)]
+        in_flight: usize,
+        /// Headers per record (the relay's records carry about ten).
+        #[arg(long, default_value_t = 0)]
+        headers: usize,
+        /// A librdkafka producer property, key=value (repeatable).
+        #[arg(long)]
+        property: Vec<String>,
     },
 }
 
@@ -161,9 +211,35 @@ async fn main() -> anyhow::Result<()> {
             brokers,
             events,
             fetch_wait_max_ms,
+            batch_size,
+            in_flight,
+            relay_only,
+            property,
         } => {
-            pipeline(&database_url, &brokers, events, fetch_wait_max_ms).await?;
+            let options = PipelineOptions {
+                fetch_wait_max_ms,
+                batch_size,
+                in_flight,
+                relay_only,
+                properties: property,
+            };
+            pipeline(&database_url, &brokers, events, &options).await?;
         }
+        Bench::RelaySplit {
+            database_url,
+            brokers,
+            events,
+            batch_size,
+        } => relay::split(&database_url, &brokers, events, batch_size).await?,
+        Bench::Broker {
+            brokers,
+            events,
+            size,
+            batch,
+            in_flight,
+            headers,
+            property,
+        } => relay::broker(&brokers, events, size, (batch, in_flight), (headers, &property)).await?,
     }
     Ok(())
 }
@@ -257,36 +333,37 @@ async fn count(store_url: &str, sql: &str) -> anyhow::Result<i64> {
     Ok(n)
 }
 
-async fn pipeline(database_url: &str, brokers: &str, events: u32, fetch_wait_max_ms: u32) -> anyhow::Result<()> {
+struct PipelineOptions {
+    fetch_wait_max_ms: u32,
+    batch_size: Option<i64>,
+    in_flight: Option<usize>,
+    relay_only: bool,
+    properties: Vec<String>,
+}
+
+async fn pipeline(database_url: &str, brokers: &str, events: u32, options: &PipelineOptions) -> anyhow::Result<()> {
     let store = Store::connect(database_url, 8).await?;
     store.migrate().await?;
-    let user = UserId::parse("bench").map_err(|e| anyhow::anyhow!(e.message))?;
-    let filling = Instant::now();
-    for i in 0..events {
-        let input = TaskInput::titled(format!("task {i}"));
-        let task = NewTask::parse(&input).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        store
-            .create_task(&user, task, Holdings::UNBOUNDED, None, |_| unreachable!())
-            .await?;
-    }
-    println!(
-        "wrote {events} tasks (+ outbox rows) in {:.1}s",
-        filling.elapsed().as_secs_f64()
-    );
+    relay::fill(&store, events).await?;
 
-    let mut settings = kafka_settings(brokers, fetch_wait_max_ms);
+    let mut settings = kafka_settings(brokers, options.fetch_wait_max_ms);
+    settings.properties.clone_from(&options.properties);
     settings.topic_prefix = format!("bench{}.", uuid::Uuid::new_v4().simple());
     let kafka = Kafka::new(settings);
     topics::ensure(&kafka).await?;
     let publisher = Publisher::new(&kafka)?;
     let stop = CancellationToken::new();
 
-    let relay = Relay::new(
-        store.clone(),
-        kafka.clone(),
-        publisher.clone(),
-        RelaySettings::for_kafka(kafka.settings()),
+    let mut relay_settings = RelaySettings::for_kafka(kafka.settings());
+    relay_settings.batch_size = options.batch_size.unwrap_or(relay_settings.batch_size);
+    relay_settings.in_flight = options.in_flight.unwrap_or(relay_settings.in_flight);
+    println!(
+        "relay settings: batch {} rows, {} batches in flight",
+        relay_settings.batch_size, relay_settings.in_flight
     );
+    let relay = Relay::new(store.clone(), kafka.clone(), publisher.clone(), relay_settings);
+    // The outbox may hold more than this run wrote (a copied, pre-filled database).
+    let backlog = u32::try_from(store.outbox_backlog().await?)?;
     let started = Instant::now();
     let relay_stop = stop.clone();
     let relay_task = tokio::spawn(async move { relay.run(relay_stop).await });
@@ -295,10 +372,15 @@ async fn pipeline(database_url: &str, brokers: &str, events: u32, fetch_wait_max
     }
     let relay_time = started.elapsed();
     println!(
-        "relay: {events} events in {:.2}s = {:.0} events/s",
+        "relay: {backlog} events in {:.2}s = {:.0} events/s",
         relay_time.as_secs_f64(),
-        f64::from(events) / relay_time.as_secs_f64()
+        f64::from(backlog) / relay_time.as_secs_f64()
     );
+    if options.relay_only {
+        stop.cancel();
+        let _ = relay_task.await;
+        return Ok(());
+    }
 
     let started = Instant::now();
     let (consumer_kafka, consumer_store, consumer_stop) = (kafka.clone(), store.clone(), stop.clone());

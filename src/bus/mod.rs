@@ -14,6 +14,6 @@ pub mod topics;
 pub use client::{ErrorLog, Kafka};
 pub use closing::Detached;
 pub use probe::BrokerProbe;
-pub use producer::{record_headers, Outgoing, Publisher, Refusal, DELIVERY_TIMEOUT};
+pub use producer::{record_headers, Outgoing, Publisher, Refusal, Sending, DELIVERY_TIMEOUT};
 pub use stalls::Stalls;
 pub use topics::TopicNames;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Context;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 
 use super::Kafka;
 
@@ -81,18 +81,65 @@ impl Publisher {
     /// Sends all records at once and waits for every acknowledgement; result `i` is record
     /// `i`'s. Enqueuing before awaiting keeps one round trip per batch, not per record.
     pub async fn send_all(&self, records: Vec<Outgoing<'_>>) -> Vec<Result<(), Refusal>> {
-        let sends = records.into_iter().map(|r| {
-            let record = FutureRecord::to(r.topic)
+        self.enqueue(records).await.acknowledged().await
+    }
+
+    /// Hands the records to the producer's queue in order and returns at once; the
+    /// acknowledgements come with [`Sending::acknowledged`]. Records are enqueued one after
+    /// the other, a full queue waited out before the next one, so the producer sends them (and
+    /// the idempotent producer keeps them, per partition) in exactly this order, and a later
+    /// call's records after all of these.
+    pub async fn enqueue(&self, records: Vec<Outgoing<'_>>) -> Sending {
+        let mut deliveries = Vec::with_capacity(records.len());
+        for r in records {
+            let mut record = FutureRecord::to(r.topic)
                 .key(r.key)
                 .payload(r.payload)
                 .headers(r.headers);
-            self.producer.send(record, Duration::from_secs(5))
-        });
-        futures_util::future::join_all(sends)
-            .await
-            .into_iter()
-            .map(|result| result.map(|_| ()).map_err(|(error, _)| Refusal::from_kafka(&error)))
-            .collect()
+            let queued_at = std::time::Instant::now();
+            deliveries.push(loop {
+                match self.producer.send_result(record) {
+                    Ok(delivery) => break Ok(delivery),
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
+                        if queued_at.elapsed() < QUEUE_TIMEOUT =>
+                    {
+                        record = back;
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    Err((error, _)) => break Err(Refusal::from_kafka(&error)),
+                }
+            });
+        }
+        Sending { deliveries }
+    }
+}
+
+/// Longest a record waits for room in the producer's queue.
+const QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Records handed to the producer, not yet acknowledged.
+pub struct Sending {
+    deliveries: Vec<Result<DeliveryFuture, Refusal>>,
+}
+
+impl Sending {
+    /// Waits for every acknowledgement; result `i` is record `i`'s.
+    pub async fn acknowledged(self) -> Vec<Result<(), Refusal>> {
+        let mut results = Vec::with_capacity(self.deliveries.len());
+        for delivery in self.deliveries {
+            results.push(match delivery {
+                Ok(delivery) => match delivery.await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err((error, _))) => Err(Refusal::from_kafka(&error)),
+                    Err(_) => Err(Refusal {
+                        permanent: false,
+                        message: "the producer went away before the broker answered".to_owned(),
+                    }),
+                },
+                Err(refusal) => Err(refusal),
+            });
+        }
+        results
     }
 }
 

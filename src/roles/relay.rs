@@ -2,20 +2,28 @@
 //!
 //! Ordering argument. A task's writes hold its row lock (PostgreSQL) or the single writer
 //! (SQLite) from read to commit, so a task's outbox rows get increasing ids in commit
-//! order. Only the holder of the `outbox-relay` lease publishes; it sends pending rows in
-//! id order as one batch to the idempotent producer (acks=all, which keeps per-partition
-//! order across retries) and marks delivered only the rows before the first failure. A
-//! failed row and everything after it are sent again, so a consumer may see a duplicate
-//! (absorbed by its inbox) but never a later version first. A relay that loses its lease
-//! mid-batch can at worst repeat records the new holder also sends: duplicates, not loss.
+//! order: once one of its rows is visible, all its earlier ones are too. Only the holder of
+//! the `outbox-relay` lease publishes. It reads pending rows in id order, passing over the
+//! rows it has in flight (never "after the last id sent": on PostgreSQL another task's
+//! smaller id may commit later), and hands them to one idempotent producer (acks=all, which
+//! keeps per-partition order across retries) one after the other, batch after batch. So
+//! each task's rows reach the producer in id order, and its key's partition keeps them so.
+//! Up to `in_flight` batches are out at once (one by default); they are marked delivered
+//! oldest first, one statement per batch, and only the rows before the first failure. A
+//! failed row and everything after it (the rest of its batch and every later batch in
+//! flight, dropped unmarked) are read and sent again: a consumer may see a duplicate
+//! (absorbed by its inbox) but never a later version first. Batches in flight are thus one
+//! larger batch, marked in steps. A relay that loses its lease stops marking and drops its window; at
+//! worst it repeats records the new holder also sends: duplicates, not loss.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{record_headers, Kafka, Outgoing, Publisher, Refusal};
+use crate::bus::{record_headers, Kafka, Outgoing, Publisher, Refusal, Sending};
 use crate::events::Topic;
 use crate::store::{OutboxRow, Retention, Store};
 
@@ -27,7 +35,13 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct RelaySettings {
+    /// Rows read and handed to the producer at once.
     pub batch_size: i64,
+    /// Batches handed to the producer and not yet acknowledged, at most: the next batches
+    /// are read and enqueued while the broker works on the oldest. 1 by default: on Tansu
+    /// 0.6.0 (the local broker) more records outstanding made both the relay and an rdkafka
+    /// producer alone slower (BENCHMARKS.md, "Relay and consumer batches").
+    pub in_flight: usize,
     /// Delivered rows are kept this long for inspection, then deleted.
     pub keep_delivered: TimeDelta,
     /// What the relay's housekeeping deletes from the other growing tables.
@@ -48,6 +62,7 @@ impl RelaySettings {
         .unwrap_or(0);
         Self {
             batch_size: 1_000,
+            in_flight: 1,
             keep_delivered: TimeDelta::hours(1),
             retention: Retention::for_topics(TimeDelta::milliseconds(longest)),
         }
@@ -88,13 +103,16 @@ impl Relay {
         let mut backoff = Duration::from_millis(100);
         let mut renewed: Option<Instant> = None;
         let mut pruned = Instant::now();
+        let mut window = VecDeque::new();
         tracing::info!(holder = %self.holder, "relay started");
         while !shutdown.is_cancelled() {
-            match self.step(&mut renewed).await {
+            match self.step(&mut window, &mut renewed).await {
                 Ok(Step::Published) => backoff = Duration::from_millis(100),
                 Ok(Step::Idle) => wait(&wake, Duration::from_secs(1), &shutdown).await,
                 Ok(Step::NotLeader) => wait(&Notify::new(), Duration::from_secs(2), &shutdown).await,
                 Err(error) => {
+                    // What was in flight is sent again, after the failed row, in order.
+                    window.clear();
                     crate::telemetry::metrics::outbox_error();
                     tracing::warn!(error = format!("{error:#}"), retry_in = ?backoff, "relay could not publish; events wait in the outbox");
                     // An idempotent producer whose records timed out may be fenced or out of
@@ -133,29 +151,67 @@ impl Relay {
         }
     }
 
-    async fn step(&self, renewed: &mut Option<Instant>) -> anyhow::Result<Step> {
-        let due = renewed.is_none_or(|at| at.elapsed() > RENEW_EVERY);
-        if due {
-            if !self.store.acquire_lease(LEASE, &self.holder, LEASE_TTL).await? {
-                if renewed.take().is_some() {
-                    tracing::warn!("relay lost its lease; another relay publishes now");
-                }
-                return Ok(Step::NotLeader);
+    /// Renews the lease when due; false when another relay holds it.
+    async fn renew_if_due(&self, renewed: &mut Option<Instant>) -> anyhow::Result<bool> {
+        if renewed.is_some_and(|at| at.elapsed() < RENEW_EVERY) {
+            return Ok(true);
+        }
+        if !self.store.acquire_lease(LEASE, &self.holder, LEASE_TTL).await? {
+            if renewed.take().is_some() {
+                tracing::warn!("relay lost its lease; another relay publishes now");
             }
-            *renewed = Some(Instant::now());
+            return Ok(false);
         }
-        let rows = self.store.pending_outbox(self.settings.batch_size).await?;
-        if rows.is_empty() {
+        *renewed = Some(Instant::now());
+        Ok(true)
+    }
+
+    /// Tops the window up, waits for its oldest batch and marks what the broker took.
+    /// `window` holds the batches handed to the producer and not yet marked, oldest first;
+    /// it is emptied whenever the relay stops being sure of what follows (an error, a lost
+    /// lease), so those rows are read and sent again.
+    async fn step(&self, window: &mut VecDeque<InFlight>, renewed: &mut Option<Instant>) -> anyhow::Result<Step> {
+        if !self.renew_if_due(renewed).await? {
+            window.clear();
+            return Ok(Step::NotLeader);
+        }
+        self.fill(window).await?;
+        let Some(oldest) = window.pop_front() else {
             return Ok(Step::Idle);
-        }
-        let Some(results) = self.publish_leased(&rows, renewed).await? else {
+        };
+        let Some(results) = self.acknowledged_leased(oldest.sending, renewed).await? else {
+            window.clear();
             return Ok(Step::NotLeader);
         };
-        // Rows in order until the first refusal that may pass on a retry: the acknowledged
-        // ones are delivered, the ones refused for good are set aside, and that one and
-        // everything after it are sent again (order kept).
-        let mut delivered = Vec::new();
-        for (row, result) in rows.iter().zip(&results) {
+        self.settle(&oldest.rows, &results).await?;
+        Ok(Step::Published)
+    }
+
+    /// Reads pending rows past those in flight and hands them to the producer, batch after
+    /// batch, until `in_flight` batches are out or nothing is pending.
+    async fn fill(&self, window: &mut VecDeque<InFlight>) -> anyhow::Result<()> {
+        while window.len() < self.settings.in_flight.max(1) {
+            let sent: Vec<i64> = window
+                .iter()
+                .flat_map(|batch| batch.rows.iter().map(|row| row.id))
+                .collect();
+            let rows = self.store.pending_outbox(self.settings.batch_size, &sent).await?;
+            if rows.is_empty() {
+                break;
+            }
+            let sending = self.enqueue(&rows).await;
+            window.push_back(InFlight { rows, sending });
+        }
+        Ok(())
+    }
+
+    /// Marks a batch's acknowledged rows delivered (one statement), in order until the first
+    /// refusal that may pass on a retry: the rows refused for good are set aside, and that
+    /// one and everything after it (this batch's rest and every later batch in flight, which
+    /// the caller drops) are sent again, order kept.
+    async fn settle(&self, rows: &[OutboxRow], results: &[Result<(), Refusal>]) -> anyhow::Result<()> {
+        let mut delivered = Vec::with_capacity(rows.len());
+        for (row, result) in rows.iter().zip(results) {
             match result {
                 Ok(()) => delivered.push(row.id),
                 Err(refusal) if refusal.permanent => {
@@ -165,46 +221,45 @@ impl Relay {
                 }
                 Err(refusal) => {
                     self.store.mark_delivered(&delivered).await?;
-                    count_published(&rows, &delivered);
+                    count_published(rows, &delivered);
                     anyhow::bail!("record {} not acknowledged: {refusal}", row.id);
                 }
             }
         }
         self.store.mark_delivered(&delivered).await?;
-        count_published(&rows, &delivered);
+        count_published(rows, &delivered);
         tracing::debug!(records = rows.len(), "published");
-        Ok(Step::Published)
+        Ok(())
     }
 
-    /// Publishes while renewing the lease, so a batch that takes long (the broker slow or
-    /// away, up to the delivery timeout) is never published by two relays at once. `None`
-    /// when the lease was lost meanwhile: nothing is marked, the new holder sends the rows
-    /// again (records of this batch still in flight can only be duplicates, which the
-    /// consumers' inboxes absorb).
-    async fn publish_leased(
+    /// Waits for a batch's acknowledgements while renewing the lease, so a batch that takes
+    /// long (the broker slow or away, up to the delivery timeout) is never published by two
+    /// relays at once. `None` when the lease was lost meanwhile: nothing more is marked, the
+    /// new holder sends the rows again (records of this relay still in flight can only be
+    /// duplicates, which the consumers' inboxes absorb).
+    async fn acknowledged_leased(
         &self,
-        rows: &[OutboxRow],
+        sending: Sending,
         renewed: &mut Option<Instant>,
     ) -> anyhow::Result<Option<Vec<Result<(), Refusal>>>> {
-        let publishing = self.publish(rows);
-        tokio::pin!(publishing);
+        let acknowledged = sending.acknowledged();
+        tokio::pin!(acknowledged);
         loop {
+            let renew_in = renewed.map_or(Duration::ZERO, |at| RENEW_EVERY.saturating_sub(at.elapsed()));
             tokio::select! {
-                results = &mut publishing => return Ok(Some(results)),
-                () = tokio::time::sleep(RENEW_EVERY) => {
-                    if !self.store.acquire_lease(LEASE, &self.holder, LEASE_TTL).await? {
-                        tracing::warn!("relay lost its lease during a batch; another relay publishes now");
-                        *renewed = None;
+                results = &mut acknowledged => return Ok(Some(results)),
+                () = tokio::time::sleep(renew_in) => {
+                    if !self.renew_if_due(renewed).await? {
                         return Ok(None);
                     }
-                    *renewed = Some(Instant::now());
                 }
             }
         }
     }
 
-    /// Sends the batch; result `i` is row `i`'s.
-    async fn publish(&self, rows: &[OutboxRow]) -> Vec<Result<(), Refusal>> {
+    /// Hands the batch to the producer in row order; result `i` of the acknowledgements is
+    /// row `i`'s.
+    async fn enqueue(&self, rows: &[OutboxRow]) -> Sending {
         let names: Vec<String> = rows
             .iter()
             .map(|r| Topic::from_base_name(&r.topic).map_or_else(|| r.topic.clone(), |t| self.kafka.topics.name(t)))
@@ -219,8 +274,14 @@ impl Relay {
                 headers: record_headers(&row.header_pairs()),
             })
             .collect();
-        self.publisher.send_all(records).await
+        self.publisher.enqueue(records).await
     }
+}
+
+/// A batch handed to the producer, its rows in id order.
+struct InFlight {
+    rows: Vec<OutboxRow>,
+    sending: Sending,
 }
 
 /// Counts the rows marked delivered, by topic (`delivered` is in row order, ids ascending).

@@ -63,16 +63,31 @@ pub(super) async fn append(tx: &mut dyn Exec, events: &[Event]) -> anyhow::Resul
     Ok(())
 }
 
+/// `1,2,3`: row ids for an inline IN list.
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
 impl Store {
-    /// Up to `limit` undelivered rows, oldest first.
+    /// Up to `limit` undelivered rows, oldest first, passing over `in_flight` (rows already
+    /// handed to the producer and not yet marked). Not "after the last row sent": on
+    /// PostgreSQL ids are taken before commit, so a row with a smaller id can commit after
+    /// larger ones were read, and it must go out before any later row of its own task.
     ///
     /// # Errors
     /// A database failure.
-    pub async fn pending_outbox(&self, limit: i64) -> anyhow::Result<Vec<OutboxRow>> {
-        sqlx::query_as(
+    pub async fn pending_outbox(&self, limit: i64, in_flight: &[i64]) -> anyhow::Result<Vec<OutboxRow>> {
+        // Integers only, so the list is safe to inline; both databases look a constant
+        // NOT IN list up by hash (SQLite an ephemeral index, PostgreSQL 15+ a hashed array).
+        let passing_over = if in_flight.is_empty() {
+            String::new()
+        } else {
+            format!(" AND id NOT IN ({})", id_list(in_flight))
+        };
+        sqlx::query_as(&format!(
             "SELECT id, topic, record_key, event_id, event_type, payload, headers FROM outbox \
-             WHERE delivered_at IS NULL AND quarantined_at IS NULL ORDER BY id LIMIT $1",
-        )
+             WHERE delivered_at IS NULL AND quarantined_at IS NULL{passing_over} ORDER BY id LIMIT $1"
+        ))
         .bind(limit)
         .fetch_all(&self.reader)
         .await
@@ -85,12 +100,15 @@ impl Store {
         if ids.is_empty() {
             return Ok(());
         }
-        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        sqlx::query(&format!("UPDATE outbox SET delivered_at = $1 WHERE id IN ({list})"))
-            .bind(crate::time::format(crate::time::now()))
-            .execute(&self.writer)
-            .await
-            .context("mark outbox rows delivered")?;
+        // One statement for the whole batch.
+        sqlx::query(&format!(
+            "UPDATE outbox SET delivered_at = $1 WHERE id IN ({})",
+            id_list(ids)
+        ))
+        .bind(crate::time::format(crate::time::now()))
+        .execute(&self.writer)
+        .await
+        .context("mark outbox rows delivered")?;
         Ok(())
     }
 

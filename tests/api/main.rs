@@ -20,6 +20,7 @@ mod otlp;
 mod overload;
 mod quotas;
 mod recurrence;
+mod relay;
 mod reminders;
 mod resilience;
 mod role_logic;

@@ -30,7 +30,7 @@ async fn app_and_store() -> (TestApp, Store) {
 /// The outbox's events of `event_type`, oldest first, decoded as a consumer decodes them.
 async fn outbox_events(store: &Store, event_type: &str) -> Vec<Event> {
     store
-        .pending_outbox(1_000)
+        .pending_outbox(1_000, &[])
         .await
         .expect("read the outbox")
         .into_iter()
