@@ -14,6 +14,7 @@ pub mod console;
 pub mod domain;
 pub mod events;
 pub mod private_files;
+pub mod relay;
 pub mod roles;
 pub mod sealing;
 pub mod startup;

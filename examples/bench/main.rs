@@ -33,8 +33,8 @@ use serde_json::json;
 use taskstream::bus::consumer::{self, Retry};
 use taskstream::bus::{topics, Kafka, Publisher};
 use taskstream::domain::{NewTask, TaskInput, UserId};
+use taskstream::relay::{Relay, RelaySettings};
 use taskstream::roles::audit::Audit;
-use taskstream::roles::relay::{Relay, RelaySettings};
 use taskstream::store::{Holdings, Store};
 use tokio_util::sync::CancellationToken;
 

@@ -1,4 +1,5 @@
-//! The roles one binary can play: the outbox relay and the event consumers.
+//! The consumer roles one binary can play: what each does with a record. The relay, which
+//! publishes the outbox, sits beside them in `crate::relay`.
 
 pub mod audit;
 pub mod delivery;
@@ -6,7 +7,6 @@ pub mod live;
 pub mod notifier;
 pub mod presence;
 pub mod recurrence;
-pub mod relay;
 pub mod scheduler;
 
 use std::str::FromStr;

@@ -8,7 +8,7 @@ use serde_json::json;
 use sqlx::Connection;
 use taskstream::bus::{topics, Kafka, Publisher};
 use taskstream::events::Event;
-use taskstream::roles::relay::{Relay, RelaySettings};
+use taskstream::relay::{Relay, RelaySettings};
 use taskstream::store::Store;
 use tokio_util::sync::CancellationToken;
 
