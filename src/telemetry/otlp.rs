@@ -9,6 +9,7 @@
 //! schedule delay passes), so no request pays for a task wake-up per span, and none waits on
 //! the network. Flushed at shutdown.
 
+use std::any::TypeId;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -18,7 +19,11 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
+use tracing::field::{Field, Visit};
+use tracing::subscriber::Interest;
+use tracing::{span, Metadata};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::layer::{self, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::trace::TraceContext;
@@ -70,20 +75,25 @@ impl Export {
         Ok(Some(Self { provider }))
     }
 
-    /// The `tracing` layer that turns spans into exported ones.
-    pub fn layer<S>(&self) -> tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>
+    /// The `tracing` layer that turns spans into exported ones, minus the `trace_id` and
+    /// `span_id` fields spans record for the log lines: an exported span carries its ids
+    /// already, and repeating them as attributes would cost every span two conversions and
+    /// two encodings.
+    pub fn layer<S>(&self) -> WithoutIds<tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>>
     where
         S: tracing::Subscriber + for<'span> LookupSpan<'span>,
     {
         // Entering and leaving a span (each poll of a request's future) costs nothing extra:
         // no OpenTelemetry context is activated (parents come from tracing's own span tree
         // and from TraceContext) and no busy/idle times are kept.
-        tracing_opentelemetry::layer()
-            .with_tracer(self.provider.tracer("taskstream"))
-            .with_context_activation(false)
-            .with_tracked_inactivity(false)
-            .with_threads(false)
-            .with_location(false)
+        WithoutIds(
+            tracing_opentelemetry::layer()
+                .with_tracer(self.provider.tracer("taskstream"))
+                .with_context_activation(false)
+                .with_tracked_inactivity(false)
+                .with_threads(false)
+                .with_location(false),
+        )
     }
 
     /// Export is on from now: spans started later get exported ids.
@@ -141,5 +151,89 @@ pub async fn flush() {
         Err(_) => {
             tracing::warn!(limit = ?FLUSH_LIMIT, "spans not exported at shutdown: the collector did not answer in time")
         }
+    }
+}
+
+/// A layer that passes everything on to its inner one except the recording of the fields
+/// named in [`IDS`] alone (they are recorded one at a time, after the span starts).
+pub struct WithoutIds<L>(L);
+
+/// The fields [`WithoutIds`] keeps from its inner layer.
+const IDS: [&str; 2] = ["trace_id", "span_id"];
+
+impl<S: tracing::Subscriber, L: Layer<S>> Layer<S> for WithoutIds<L> {
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        self.0.on_register_dispatch(subscriber);
+    }
+
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.0.on_layer(subscriber);
+    }
+
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        self.0.register_callsite(metadata)
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, ctx: layer::Context<'_, S>) -> bool {
+        self.0.enabled(metadata, ctx)
+    }
+
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: layer::Context<'_, S>) {
+        self.0.on_new_span(attrs, id, ctx);
+    }
+
+    fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: layer::Context<'_, S>) {
+        let mut others = Others(false);
+        values.record(&mut others);
+        if others.0 {
+            self.0.on_record(id, values, ctx);
+        }
+    }
+
+    fn on_follows_from(&self, id: &span::Id, follows: &span::Id, ctx: layer::Context<'_, S>) {
+        self.0.on_follows_from(id, follows, ctx);
+    }
+
+    fn event_enabled(&self, event: &tracing::Event<'_>, ctx: layer::Context<'_, S>) -> bool {
+        self.0.event_enabled(event, ctx)
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: layer::Context<'_, S>) {
+        self.0.on_event(event, ctx);
+    }
+
+    fn on_enter(&self, id: &span::Id, ctx: layer::Context<'_, S>) {
+        self.0.on_enter(id, ctx);
+    }
+
+    fn on_exit(&self, id: &span::Id, ctx: layer::Context<'_, S>) {
+        self.0.on_exit(id, ctx);
+    }
+
+    fn on_close(&self, id: span::Id, ctx: layer::Context<'_, S>) {
+        self.0.on_close(id, ctx);
+    }
+
+    fn on_id_change(&self, old: &span::Id, new: &span::Id, ctx: layer::Context<'_, S>) {
+        self.0.on_id_change(old, new, ctx);
+    }
+
+    // The exported span's context is found by downcasting the subscriber to the inner layer.
+    unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
+        if id == TypeId::of::<Self>() {
+            Some(std::ptr::from_ref(self).cast())
+        } else {
+            // SAFETY: forwarded unchanged; the inner layer upholds the contract for itself.
+            unsafe { self.0.downcast_raw(id) }
+        }
+    }
+}
+
+/// Whether a record names any field but the ids.
+struct Others(bool);
+
+impl Visit for Others {
+    fn record_debug(&mut self, field: &Field, _: &dyn std::fmt::Debug) {
+        self.0 |= !IDS.contains(&field.name());
     }
 }

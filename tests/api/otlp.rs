@@ -236,6 +236,19 @@ async fn spans_exported_over_otlp_carry_the_ids_the_service_writes_and_reach_the
     assert_eq!(http.name, "POST /api/v1/tasks");
     assert_eq!(http.kind, SpanKind::Server as i32);
     assert_eq!(http.service, "taskstream-under-test");
+    assert_eq!(http.attribute("route").as_deref(), Some("/api/v1/tasks"));
+    assert_eq!(
+        http.attribute("user_id").as_deref(),
+        Some(USER),
+        "a field recorded after the span started is exported"
+    );
+    for field in ["trace_id", "span_id"] {
+        assert_eq!(
+            http.attribute(field),
+            None,
+            "the span's own ids are not repeated as an attribute ({field})"
+        );
+    }
 
     assert!(
         spans.iter().all(|s| s.name != "create_task"),
