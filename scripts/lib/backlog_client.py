@@ -5,9 +5,9 @@ the broker's own share of a backlog, with records of the relay's shape.
       Creates T with P partitions and produces N records of S bytes, each with H headers
       named like the relay's CloudEvents headers (idempotent, acks=all); prints one line
       "produced N records in X s = R records/s".
-  consume --brokers B --topic T --records N [--deadline SECONDS]
+  consume --brokers B --topic T --records N [--deadline SECONDS] [--headers H]
       Reads T from the beginning with a fresh group until N records arrived or the deadline
-      passed; prints the rate of every tenth of N ("10% ... records/s") so a rate that falls
+      passed, checking every record carries H headers; prints the rate of every tenth of N ("10% ... records/s") so a rate that falls
       as the backlog is read shows, then "consumed N records in X s = R records/s"
       (or "consumed K of N records in X s (deadline)", exit status 2).
 """
@@ -65,6 +65,8 @@ def consume(args):
             continue
         if message.error():
             sys.exit(f"consume error: {message.error()}")
+        if len(message.headers() or []) != args.headers:
+            sys.exit(f"offset {message.offset()}: {len(message.headers() or [])} headers, expected {args.headers}")
         count += 1
         if count % step == 0:
             now = time.monotonic()
@@ -93,6 +95,7 @@ def main():
     c.add_argument("--topic", required=True)
     c.add_argument("--records", type=int, required=True)
     c.add_argument("--deadline", type=float, default=600)
+    c.add_argument("--headers", type=int, default=8, help="headers every record must carry")
     args = parser.parse_args()
     {"produce": produce, "consume": consume}[args.command](args)
 
