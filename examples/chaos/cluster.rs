@@ -273,7 +273,10 @@ impl Cluster {
     }
 
     async fn start_broker(&self) -> anyhow::Result<()> {
-        let log = lock(&self.broker).spec.log.clone();
+        let (log, store) = {
+            let broker = lock(&self.broker);
+            (broker.spec.log.clone(), broker.spec.dir.join("broker.db"))
+        };
         let before = ready_marks(&log);
         anyhow::ensure!(!self.stopped.load(Ordering::Relaxed), "the run is over");
         let pid = lock(&self.broker).start()?;
@@ -282,6 +285,7 @@ impl Cluster {
             async move { ready_marks(&log) > before }
         })
         .await?;
+        tokio::task::spawn_blocking(move || index_headers(&store)).await??;
         say(format!("broker ready (pid {pid})"));
         Ok(())
     }
@@ -402,6 +406,18 @@ fn common_env(args: &Args, ports: &Ports, database_url: &str, prefix: &str) -> V
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The index scripts/lib/common.sh `index_tansu_headers` adds to Tansu 0.6.0's SQLite store:
+/// without it every record a fetch returns scans the whole header table (BENCHMARKS.md, "The
+/// broker under a backlog"). Tansu has created its tables once it is ready.
+fn index_headers(store: &Path) -> anyhow::Result<()> {
+    let db = rusqlite::Connection::open_with_flags(store, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .with_context(|| format!("opening the broker's store {}", store.display()))?;
+    db.busy_timeout(Duration::from_secs(60))?;
+    db.execute_batch("CREATE INDEX IF NOT EXISTS header_topition_offset_id ON header (topition, offset_id)")
+        .with_context(|| format!("indexing the record headers in {}", store.display()))?;
+    Ok(())
 }
 
 /// How many times the broker has said it is ready, from its log.

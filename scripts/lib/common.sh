@@ -144,7 +144,8 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Starts a Tansu broker on PORT with its store in DIR; prints its pid.
+# Starts a Tansu broker on PORT with its store in DIR, indexes its record headers (unless
+# TANSU_INDEX_HEADERS=0, for the benchmark's before); prints its pid.
 start_tansu() {
     local port="$1" dir="$2"
     mkdir -p "$dir"
@@ -153,10 +154,11 @@ start_tansu() {
         --advertised-listener-url "tcp://127.0.0.1:$port" \
         --storage-engine "sqlite://broker.db" >"$dir/broker.log" 2>&1) &
     local pid=$!
+    local ready=
     for _ in $(seq 1 100); do
         if grep -q "ready in" "$dir/broker.log" 2>/dev/null; then
-            echo "$pid"
-            return
+            ready=1
+            break
         fi
         if ! kill -0 "$pid" 2>/dev/null; then
             cat "$dir/broker.log" >&2
@@ -164,8 +166,45 @@ start_tansu() {
         fi
         sleep 0.1
     done
-    warn "Tansu did not report ready within 10 s; see $dir/broker.log"
+    [ -n "$ready" ] || warn "Tansu did not report ready within 10 s; see $dir/broker.log"
+    if [ "${TANSU_INDEX_HEADERS:-1}" != 0 ] && ! index_tansu_headers "$dir/broker.db"; then
+        kill "$pid" 2>/dev/null || true
+        return 1
+    fi
     echo "$pid"
+}
+
+# Tansu 0.6.0's SQLite engine keeps record headers in a table `header` with no index
+# (tansu-storage/src/ddl/040-header.sql) and looks up each fetched record's headers by
+# (topition, offset_id) (sql/header_fetch.sql): without an index every fetched record scans
+# every header row the broker holds, so consumers slow down as the backlog grows, to a
+# stall at tens of thousands of records with headers (BENCHMARKS.md, "The broker under a
+# backlog"). Tansu creates its tables when it starts (create table if not exists), so the
+# index goes on after; it is kept across restarts. Waits up to 60 s for the table and for
+# the database's write lock (building the index over a large existing store takes a while).
+index_tansu_headers() { # path of broker.db
+    python3 - "$1" <<'PY'
+import pathlib, sqlite3, sys, time
+path = sys.argv[1]
+deadline = time.monotonic() + 60
+error = "the table header does not exist yet"
+while time.monotonic() < deadline:
+    try:
+        # mode=rw: never create the file before Tansu does.
+        db = sqlite3.connect(pathlib.Path(path).absolute().as_uri() + "?mode=rw", uri=True, timeout=max(deadline - time.monotonic(), 0.1))
+        try:
+            if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'header'").fetchone():
+                db.execute("CREATE INDEX IF NOT EXISTS header_topition_offset_id ON header (topition, offset_id)")
+                db.commit()
+                sys.exit(0)
+        finally:
+            db.close()
+    except sqlite3.Error as e:
+        error = str(e)
+    time.sleep(0.1)
+sys.exit(f"could not index the Tansu broker's record headers in {path} within 60 s ({error}); "
+         "without the index its consumers slow down as the backlog grows")
+PY
 }
 
 # Bearer tokens of N users (default 64) for the wrk create script, comma-separated: creates
