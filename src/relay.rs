@@ -260,22 +260,30 @@ impl Relay {
     /// Hands the batch to the producer in row order; result `i` of the acknowledgements is
     /// row `i`'s.
     async fn enqueue(&self, rows: &[OutboxRow]) -> Sending {
-        let names: Vec<String> = rows
-            .iter()
-            .map(|r| Topic::from_base_name(&r.topic).map_or_else(|| r.topic.clone(), |t| self.kafka.topics.name(t)))
-            .collect();
-        let records = rows
-            .iter()
-            .zip(&names)
-            .map(|(row, topic)| Outgoing {
-                topic,
-                key: &row.record_key,
-                payload: row.payload.as_bytes(),
-                headers: record_headers(&row.header_pairs()),
-            })
-            .collect();
-        self.publisher.enqueue(records).await
+        let names = topic_names(&self.kafka, rows);
+        self.publisher.enqueue(records(rows, &names)).await
     }
+}
+
+/// The broker topic of each row: its logical topic under this deployment's layout (a row
+/// naming no known topic keeps its name).
+pub fn topic_names(kafka: &Kafka, rows: &[OutboxRow]) -> Vec<String> {
+    rows.iter()
+        .map(|r| Topic::from_base_name(&r.topic).map_or_else(|| r.topic.clone(), |t| kafka.topics.name(t)))
+        .collect()
+}
+
+/// The records that publish `rows`, in row order, to the topics `names` (from [`topic_names`]).
+pub fn records<'a>(rows: &'a [OutboxRow], names: &'a [String]) -> Vec<Outgoing<'a>> {
+    rows.iter()
+        .zip(names)
+        .map(|(row, topic)| Outgoing {
+            topic,
+            key: &row.record_key,
+            payload: row.payload.as_bytes(),
+            headers: record_headers(&row.header_pairs()),
+        })
+        .collect()
 }
 
 /// A batch handed to the producer, its rows in id order.

@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use taskstream::bus::{record_headers, topics, Kafka, Outgoing, Publisher};
+use taskstream::bus::{record_headers, topics, Kafka, Publisher};
 use taskstream::domain::{NewTask, TaskInput, UserId};
 use taskstream::events::Topic;
+use taskstream::relay;
 use taskstream::store::{Holdings, Store};
 
 /// Creates `events` tasks, one outbox row each.
@@ -55,20 +56,8 @@ pub async fn split(database_url: &str, brokers: &str, events: u32, batch_size: i
         if rows.is_empty() {
             break;
         }
-        let names: Vec<String> = rows
-            .iter()
-            .map(|r| Topic::from_base_name(&r.topic).map_or_else(|| r.topic.clone(), |t| kafka.topics.name(t)))
-            .collect();
-        let outgoing = rows
-            .iter()
-            .zip(&names)
-            .map(|(row, topic)| Outgoing {
-                topic,
-                key: &row.record_key,
-                payload: row.payload.as_bytes(),
-                headers: record_headers(&row.header_pairs()),
-            })
-            .collect();
+        let names = relay::topic_names(&kafka, &rows);
+        let outgoing = relay::records(&rows, &names);
         let started = Instant::now();
         let results = publisher.send_all(outgoing).await;
         send += started.elapsed();
