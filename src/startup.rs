@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, Admission, AppState, Quotas, RequestDeadline, UserLimits};
 use crate::auth::Auth;
-use crate::bus::consumer::{self, Retry};
+use crate::bus::consumer::{self, Policy};
 use crate::bus::{topics, Kafka, Publisher, Stalls};
 use crate::config::{CommonSettings, HttpSettings, KafkaSettings, RoleSettings};
 use crate::relay::{Relay, RelaySettings};
@@ -240,7 +240,7 @@ impl Application {
                         store,
                         publisher,
                         Arc::new(Live(hub)),
-                        Retry::default(),
+                        Policy::default(),
                         stalls,
                         stop,
                     )
@@ -323,7 +323,10 @@ impl Application {
             shutdown.clone(),
         );
         let ready = self.topics_ready.clone();
-        let retry = Retry::default();
+        let policy = Policy {
+            batch: usize::from(self.roles.consumer_batch),
+            ..Policy::default()
+        };
         match role {
             Role::Audit => {
                 parts.spawn(async move {
@@ -331,7 +334,7 @@ impl Application {
                         if !topics_exist(&ready, &stop).await {
                             return Ok(());
                         }
-                        consumer::run(&kafka, store, publisher, Arc::new(Audit), retry, stalls, stop).await
+                        consumer::run(&kafka, store, publisher, Arc::new(Audit), policy, stalls, stop).await
                     }
                 });
             }
@@ -342,7 +345,7 @@ impl Application {
                         if !topics_exist(&ready, &stop).await {
                             return Ok(());
                         }
-                        consumer::run(&kafka, store, publisher, handler, retry, stalls, stop).await
+                        consumer::run(&kafka, store, publisher, handler, policy, stalls, stop).await
                     }
                 });
             }
@@ -358,7 +361,7 @@ impl Application {
                         if !topics_exist(&ready, &stop).await {
                             return Ok(());
                         }
-                        consumer::run(&kafka, store, publisher, scheduler, retry, stalls, stop).await
+                        consumer::run(&kafka, store, publisher, scheduler, policy, stalls, stop).await
                     }
                 });
             }
@@ -374,7 +377,7 @@ impl Application {
                         if !topics_exist(&ready, &stop).await {
                             return Ok(());
                         }
-                        consumer::run(&kafka, store, publisher, notifier, retry, stalls, stop).await
+                        consumer::run(&kafka, store, publisher, notifier, policy, stalls, stop).await
                     }
                 });
             }

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
-use taskstream::bus::consumer::{self, Retry};
+use taskstream::bus::consumer::{self, Policy};
 use taskstream::bus::{topics, Kafka, Publisher};
 use taskstream::domain::{NewTask, TaskInput, UserId};
 use taskstream::relay::{Relay, RelaySettings};
@@ -390,7 +390,7 @@ async fn pipeline(database_url: &str, brokers: &str, events: u32, options: &Pipe
             consumer_store,
             publisher,
             Arc::new(Audit),
-            Retry::default(),
+            Policy::default(),
             taskstream::bus::Stalls::default(),
             consumer_stop,
         )

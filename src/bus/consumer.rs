@@ -1,9 +1,13 @@
 //! The consumer runtime every role runs on.
 //!
-//! For each record: decode and validate it; in one database transaction claim the event in
-//! the role's inbox and apply the role's effect; commit; only then store the offset
-//! (enable.auto.offset.store=false), so a crash before the commit means redelivery and a
-//! redelivery means an inbox hit (promise 3). Failures are retried in place with capped
+//! Records come in batches: whatever the client holds ready when the first arrives, up to
+//! `Policy::batch`. A batch is decoded and, in one database transaction, claimed in the
+//! role's inbox with every effect applied (`apply_batch`); committed; only then are its
+//! offsets stored (enable.auto.offset.store=false), so a crash before the commit means
+//! redelivery and a redelivery means an inbox hit (promise 3). A batch with anything wrong
+//! in it (a record that does not decode, an effect that fails or panics, the attempt
+//! deadline) commits nothing and its records are taken again one at a time, in order, so the
+//! culprit is isolated without losing the others or their order. Failures are retried in place with capped
 //! exponential backoff, which keeps the partition's order. An outage of the database is not
 //! the record's fault: it is retried until it passes, with the role reported stalled (and
 //! /readyz not ready) meanwhile (promise 11). Other transient failures get a few attempts. A
@@ -12,7 +16,7 @@
 //! (promise 4). On shutdown the loop stops fetching, finishes the record in hand, commits and
 //! leaves the group (promise 8).
 //!
-//! `apply_once` is that per-record step on its own: inbox claim, effect, commit.
+//! `apply_once` and `apply_batch` (module `apply`) are those steps on their own.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -29,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::field::Empty;
 use tracing::Instrument;
 
+pub use super::apply::{apply_batch, apply_once, Applied, MAX_BATCH};
 use super::closing::Detached;
 use super::dlq::{self, Failure};
 use super::{Kafka, Publisher, Stalls};
@@ -58,13 +63,18 @@ pub trait Handler: Send + Sync + 'static {
     /// What `prepare` works out before the transaction and hands to `handle`.
     type Prepared: Default + Send;
 
-    /// Applies `event` inside `tx`; the runtime commits it together with the inbox row.
+    /// What `handle` reports to `committed` once its transaction committed.
+    type Done: Default + Send;
+
+    /// Applies `event` inside `tx`; the runtime commits it together with the inbox row (and,
+    /// in a batch, with the other records' effects: `handle` may run for several events
+    /// before one commit, and a failure anywhere rolls them all back).
     fn handle<'a>(
         &'a self,
         tx: &'a mut Tx,
         event: &'a Event,
         prepared: Self::Prepared,
-    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
+    ) -> impl Future<Output = Result<Self::Done, HandlerError>> + Send + 'a;
 
     /// Work done before the transaction so that no database lock is held meanwhile: side
     /// effects outside the database, or a computation whose result `handle` writes (the next
@@ -78,8 +88,8 @@ pub trait Handler: Send + Sync + 'static {
         async { Ok(Self::Prepared::default()) }
     }
 
-    /// Told after the transaction of `event` committed.
-    fn committed(&self, _event: &Event) {}
+    /// Told after the transaction of `event` committed, with what `handle` reported.
+    fn committed(&self, _event: &Event, _done: Self::Done) {}
 
     /// How the role joins its topics. Roles with effects share one group and the inbox; a
     /// fan-out role (live updates) reads everything in every process and has no effect to
@@ -103,9 +113,11 @@ pub enum Membership {
     PerProcess,
 }
 
-/// Retry policy for transient failures.
+/// How the runtime takes records: how many at once, and how it retries failures.
 #[derive(Debug, Clone, Copy)]
-pub struct Retry {
+pub struct Policy {
+    /// Most records applied in one transaction (1 to [`MAX_BATCH`]).
+    pub batch: usize,
     /// Attempts for a transient failure that is not an outage (outages retry without limit).
     pub attempts: u32,
     pub first_backoff: Duration,
@@ -115,9 +127,13 @@ pub struct Retry {
     pub attempt_deadline: Duration,
 }
 
-impl Default for Retry {
+/// Records in one transaction unless configured otherwise.
+pub const DEFAULT_BATCH: u16 = 256;
+
+impl Default for Policy {
     fn default() -> Self {
         Self {
+            batch: usize::from(DEFAULT_BATCH),
             attempts: 5,
             first_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
@@ -126,7 +142,7 @@ impl Default for Retry {
     }
 }
 
-impl Retry {
+impl Policy {
     fn backoff(&self, attempt: u32) -> Duration {
         self.first_backoff
             .saturating_mul(1 << attempt.min(16))
@@ -203,7 +219,7 @@ pub async fn run<H: Handler>(
     store: Store,
     publisher: Publisher,
     handler: Arc<H>,
-    retry: Retry,
+    policy: Policy,
     stalls: Stalls,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -266,7 +282,10 @@ pub async fn run<H: Handler>(
         store,
         publisher,
         handler,
-        retry,
+        policy: Policy {
+            batch: policy.batch.clamp(1, MAX_BATCH),
+            ..policy
+        },
         stalls,
         shutdown: shutdown.clone(),
     };
@@ -275,27 +294,53 @@ pub async fn run<H: Handler>(
             () = shutdown.cancelled() => break,
             message = consumer.recv() => message,
         };
-        match message {
-            Ok(message) => {
-                if !worker.process(&message).await.is_stored() {
-                    break; // stopping mid-retry: the record is redelivered later
-                }
-                if let Err(error) = consumer.store_offset_from_message(&message) {
-                    // E.g. the partition was revoked meanwhile: its next owner redelivers the
-                    // record and the inbox absorbs it.
-                    tracing::warn!(%error, "could not store the offset; the record will be redelivered");
-                }
-            }
+        let first = match message {
+            Ok(message) => message,
             Err(error) => {
                 tracing::warn!(%error, "consumer error; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
             }
+        };
+        let batch = ready_batch(&consumer, first, worker.policy.batch);
+        let done = worker.process_all(&batch).await;
+        for message in &batch[..done] {
+            if let Err(error) = consumer.store_offset_from_message(message) {
+                // E.g. the partition was revoked meanwhile: its next owner redelivers the
+                // record and the inbox absorbs it.
+                tracing::warn!(%error, "could not store the offset; the record will be redelivered");
+            }
+        }
+        if done < batch.len() {
+            break; // stopping mid-retry: the rest is redelivered later
         }
     }
     let role = worker.handler.name();
     leave(consumer, role).await;
     tracing::info!(role, "consumer stopped");
     Ok(())
+}
+
+/// `first` and whatever else the client holds ready, up to `most` records: a backlog is
+/// taken in batches, a trickle one record at a time without waiting for company.
+fn ready_batch<'c>(
+    consumer: &'c StreamConsumer<CommitOnRevoke>,
+    first: BorrowedMessage<'c>,
+    most: usize,
+) -> Vec<BorrowedMessage<'c>> {
+    let mut batch = Vec::with_capacity(most.min(64));
+    batch.push(first);
+    while batch.len() < most {
+        match consumer.recv().now_or_never() {
+            Some(Ok(message)) => batch.push(message),
+            Some(Err(error)) => {
+                tracing::warn!(%error, "consumer error; the batch ends here");
+                break;
+            }
+            None => break,
+        }
+    }
+    batch
 }
 
 /// Commits stored offsets and leaves the group. These librdkafka calls block, and with the
@@ -336,16 +381,74 @@ struct Worker<'k, H> {
     store: Store,
     publisher: Publisher,
     handler: Arc<H>,
-    retry: Retry,
+    policy: Policy,
     stalls: Stalls,
     shutdown: CancellationToken,
 }
 
 impl<H: Handler> Worker<'_, H> {
-    /// One record, as a span of the trace its `traceparent` header carries (or of a new one):
-    /// the events its effect writes carry that trace on.
-    async fn process(&self, message: &BorrowedMessage<'_>) -> Outcome {
+    /// Applies `batch` in order: together when it can, else one record at a time. Returns
+    /// how many records (a prefix of `batch`) are done, all unless stopping.
+    async fn process_all(&self, batch: &[BorrowedMessage<'_>]) -> usize {
+        if batch.len() > 1 && self.handler.membership() == Membership::Shared && self.apply_together(batch).await {
+            return batch.len();
+        }
+        for (i, message) in batch.iter().enumerate() {
+            if !self.process(message).await.is_stored() {
+                return i;
+            }
+        }
+        batch.len()
+    }
+
+    /// The whole batch in one transaction, each record in its own span; false (nothing
+    /// applied) when any record does not decode or anything fails: the caller then takes
+    /// them one at a time, with retries and the DLQ.
+    async fn apply_together(&self, batch: &[BorrowedMessage<'_>]) -> bool {
         let started = Instant::now();
+        let mut events = Vec::with_capacity(batch.len());
+        let mut traces = Vec::with_capacity(batch.len());
+        for message in batch {
+            let Ok(event) = Event::decode(message.payload().unwrap_or_default()) else {
+                return false;
+            };
+            let (span, context) = self.record_span(message);
+            record_event_fields(&span, &event);
+            events.push(event);
+            traces.push((span, context));
+        }
+        let applying = AssertUnwindSafe(super::apply::apply_traced(
+            &self.store,
+            self.handler.as_ref(),
+            &events,
+            &traces,
+        ))
+        .catch_unwind();
+        let why = match tokio::time::timeout(self.policy.attempt_deadline, applying).await {
+            Ok(Ok(Ok(_))) => {
+                let elapsed = started.elapsed();
+                for message in batch {
+                    self.finished(message, elapsed);
+                }
+                return true;
+            }
+            Ok(Ok(Err(error))) => format!("{error}"),
+            Ok(Err(panic)) => format!("the handler panicked: {}", panic_message(panic.as_ref())),
+            Err(_) => format!("no result within {:?}", self.policy.attempt_deadline),
+        };
+        tracing::debug!(
+            role = self.handler.name(),
+            records = batch.len(),
+            error = why,
+            "batch not applied; one record at a time"
+        );
+        false
+    }
+
+    /// The span one record is processed in, as a span of the trace its `traceparent` header
+    /// carries (or of a new one), and that span's trace context: the events its effect
+    /// writes carry that trace on.
+    fn record_span(&self, message: &BorrowedMessage<'_>) -> (tracing::Span, TraceContext) {
         let role = self.handler.name();
         let span = tracing::info_span!(
             "process",
@@ -366,12 +469,24 @@ impl<H: Handler> Worker<'_, H> {
         }
         let context = TraceContext::start(&span, traceparent(message));
         span.record("trace_id", context.trace_id());
+        (span, context)
+    }
+
+    /// Counts a record done.
+    fn finished(&self, message: &BorrowedMessage<'_>, elapsed: Duration) {
+        metrics::consumer_record(self.handler.name(), base_topic(message), elapsed);
+        health::record_finished(self.handler.name());
+    }
+
+    /// One record alone, with retries and the DLQ.
+    async fn process(&self, message: &BorrowedMessage<'_>) -> Outcome {
+        let started = Instant::now();
+        let (span, context) = self.record_span(message);
         let work = async {
             let outcome = context.scope(self.decode_and_apply(message)).await;
             if outcome.is_stored() {
                 let elapsed = started.elapsed();
-                metrics::consumer_record(role, base_topic(message), elapsed);
-                health::record_finished(role);
+                self.finished(message, elapsed);
                 tracing::debug!(elapsed_ms = elapsed.as_secs_f64() * 1000.0, "record done");
             }
             outcome
@@ -389,10 +504,7 @@ impl<H: Handler> Worker<'_, H> {
             }
             Err(error) => return self.park(message, &error.to_string(), 1).await,
         };
-        let span = tracing::Span::current();
-        span.record("event_id", tracing::field::display(event.header.event_id));
-        span.record("task_id", tracing::field::display(event.header.task_id));
-        span.record("user_id", event.header.user_id.as_str());
+        record_event_fields(&tracing::Span::current(), &event);
         let mut attempt = 0;
         let mut outage = 0;
         loop {
@@ -407,7 +519,7 @@ impl<H: Handler> Worker<'_, H> {
                     tracing::warn!(event_id = %event.header.event_id, outage, error = why, "database unavailable; retrying");
                     metrics::consumer_retry(self.handler.name(), base_topic(message), RetryCause::Outage);
                     self.stalls.stall(self.handler.name(), why);
-                    if !self.pause(self.retry.backoff(outage - 1)).await {
+                    if !self.pause(self.policy.backoff(outage - 1)).await {
                         return Outcome::Interrupted;
                     }
                     continue;
@@ -420,13 +532,13 @@ impl<H: Handler> Worker<'_, H> {
             let error = match result {
                 Ok(()) => return Outcome::Done,
                 Err(HandlerError::Permanent(error)) => format!("{error:#}"),
-                Err(HandlerError::Transient(error)) if attempt >= self.retry.attempts => {
+                Err(HandlerError::Transient(error)) if attempt >= self.policy.attempts => {
                     format!("gave up after {attempt} attempts: {error:#}")
                 }
                 Err(HandlerError::Transient(error)) => {
                     tracing::warn!(event_id = %event.header.event_id, attempt, error = format!("{error:#}"), "transient failure; retrying");
                     metrics::consumer_retry(self.handler.name(), base_topic(message), RetryCause::Transient);
-                    if !self.pause(self.retry.backoff(attempt - 1)).await {
+                    if !self.pause(self.policy.backoff(attempt - 1)).await {
                         return Outcome::Interrupted;
                     }
                     continue;
@@ -444,7 +556,7 @@ impl<H: Handler> Worker<'_, H> {
     /// this record, never the end of the process.
     async fn attempt(&self, event: &Event) -> Result<(), HandlerError> {
         let applying = AssertUnwindSafe(apply_once(&self.store, self.handler.as_ref(), event)).catch_unwind();
-        match tokio::time::timeout(self.retry.attempt_deadline, applying).await {
+        match tokio::time::timeout(self.policy.attempt_deadline, applying).await {
             Ok(Ok(result)) => result.map(drop),
             Ok(Err(panic)) => Err(HandlerError::Permanent(anyhow::anyhow!(
                 "the handler panicked: {}",
@@ -452,7 +564,7 @@ impl<H: Handler> Worker<'_, H> {
             ))),
             Err(_) => Err(HandlerError::Transient(anyhow::anyhow!(
                 "no result within {:?}",
-                self.retry.attempt_deadline
+                self.policy.attempt_deadline
             ))),
         }
     }
@@ -479,7 +591,7 @@ impl<H: Handler> Worker<'_, H> {
                         "cannot write to the dead-letter topic; retrying"
                     );
                     attempt += 1;
-                    if !self.pause(self.retry.backoff(attempt)).await {
+                    if !self.pause(self.policy.backoff(attempt)).await {
                         return Outcome::Interrupted;
                     }
                 }
@@ -496,56 +608,11 @@ impl<H: Handler> Worker<'_, H> {
     }
 }
 
-/// What [`apply_once`] did with an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
-    /// The role's effect ran: for a shared role, committed in one transaction with the
-    /// event's inbox row.
-    Effect,
-    /// The role's inbox already held the event: nothing ran.
-    Duplicate,
-}
-
-/// Applies one decoded event to `handler` the way the runtime does with every record it
-/// decodes: for a shared role the inbox check, `prepare`, one transaction that claims the
-/// event in the inbox and applies the effect, the commit, then `committed`; a fan-out role
-/// only prepares and is told. Retries, the attempt deadline, panics and the DLQ stay with
-/// the runtime (`run`). Public so that a role's logic can be driven one record at a time,
-/// without a broker.
-///
-/// # Errors
-/// The handler's failure; a database failure as [`HandlerError::Transient`].
-pub async fn apply_once<H: Handler>(store: &Store, handler: &H, event: &Event) -> Result<Applied, HandlerError> {
-    if handler.membership() == Membership::PerProcess {
-        handler.prepare(event).await?;
-        handler.committed(event);
-        return Ok(Applied::Effect);
-    }
-    let event_id = event.header.event_id.to_string();
-    if store
-        .inbox_contains(handler.name(), &event_id)
-        .await
-        .map_err(HandlerError::Transient)?
-    {
-        tracing::debug!(%event_id, "duplicate event ignored");
-        return Ok(Applied::Duplicate);
-    }
-    let prepared = handler.prepare(event).await?;
-    let mut tx = store.begin().await.map_err(HandlerError::Transient)?;
-    // Claimed again inside the transaction: another replica may have applied it meanwhile.
-    let first = store
-        .claim_inbox(&mut tx, handler.name(), &event_id)
-        .await
-        .map_err(HandlerError::Transient)?;
-    if !first {
-        tracing::debug!(%event_id, "duplicate event ignored");
-        return Ok(Applied::Duplicate);
-    }
-    handler.handle(&mut tx, event, prepared).await?;
-    // The effect may have written outbox rows: the commit wakes this process's relay.
-    store.commit(tx).await.map_err(HandlerError::Transient)?;
-    handler.committed(event);
-    Ok(Applied::Effect)
+/// Names the event a record's span is about.
+fn record_event_fields(span: &tracing::Span, event: &Event) {
+    span.record("event_id", tracing::field::display(event.header.event_id));
+    span.record("task_id", tracing::field::display(event.header.task_id));
+    span.record("user_id", event.header.user_id.as_str());
 }
 
 /// The record's trace context, when it carries a valid one.

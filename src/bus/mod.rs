@@ -1,6 +1,7 @@
 //! The Kafka side: client settings, topics, the producer, the consumer runtime every role
 //! shares, the dead-letter topics, and the probe /readyz asks.
 
+mod apply;
 mod client;
 mod closing;
 pub mod consumer;

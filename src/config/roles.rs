@@ -18,6 +18,17 @@ pub struct RoleSettings {
     )]
     pub reminder_grace_secs: u64,
 
+    /// Most records a consumer role applies in one database transaction: a backlog is taken
+    /// in batches of up to this many (a trickle one record at a time).
+    #[arg(
+        long,
+        env = "TASKSTREAM_CONSUMER_BATCH",
+        default_value_t = crate::bus::consumer::DEFAULT_BATCH,
+        value_parser = clap::value_parser!(u16).range(1..=1_000),
+        global = true
+    )]
+    pub consumer_batch: u16,
+
     /// Timeout of one webhook call, in milliseconds.
     #[arg(long, env = "TASKSTREAM_WEBHOOK_TIMEOUT_MS", default_value_t = 5_000, global = true)]
     pub webhook_timeout_ms: u64,
@@ -130,6 +141,7 @@ impl Default for RoleSettings {
     fn default() -> Self {
         Self {
             reminder_grace_secs: 86_400,
+            consumer_batch: crate::bus::consumer::DEFAULT_BATCH,
             webhook_timeout_ms: 5_000,
             webhook_allow: Vec::new(),
             webhook_https_only: false,

@@ -18,6 +18,7 @@ impl Handler for Audit {
     }
 
     type Prepared = ();
+    type Done = ();
 
     async fn handle(&self, tx: &mut Tx, event: &Event, (): ()) -> Result<(), HandlerError> {
         let h = &event.header;

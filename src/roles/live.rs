@@ -190,12 +190,13 @@ impl Handler for Live {
     }
 
     type Prepared = ();
+    type Done = ();
 
     async fn handle(&self, _tx: &mut Tx, _event: &Event, (): ()) -> Result<(), HandlerError> {
         Ok(())
     }
 
-    fn committed(&self, event: &Event) {
+    fn committed(&self, event: &Event, (): ()) {
         self.0.publish(event);
     }
 }

@@ -152,6 +152,7 @@ impl Handler for Notifier {
     }
 
     type Prepared = ();
+    type Done = ();
 
     fn handle<'a>(
         &'a self,
@@ -162,7 +163,7 @@ impl Handler for Notifier {
         self.record(tx, event)
     }
 
-    fn committed(&self, event: &Event) {
+    fn committed(&self, event: &Event, (): ()) {
         if matches!(event.data, EventData::ReminderFired(_)) {
             crate::telemetry::metrics::reminder_delivered(LOG);
             self.deliveries.notify_one();

@@ -13,7 +13,6 @@
 //! id, and ending the series locks the row it marks.
 
 use std::future::Future;
-use std::sync::Mutex;
 
 use anyhow::anyhow;
 use chrono::{DateTime, Utc};
@@ -25,9 +24,6 @@ use crate::store::{Store, Tx};
 
 pub struct Repeat {
     store: Store,
-    /// When the occurrence whose successor the transaction in hand created was completed:
-    /// counted once that transaction commits (records are handled one at a time).
-    created: Mutex<Option<DateTime<Utc>>>,
 }
 
 /// What the completion of an occurrence leads to.
@@ -44,10 +40,7 @@ pub enum Advance {
 
 impl Repeat {
     pub fn new(store: Store) -> Self {
-        Self {
-            store,
-            created: Mutex::new(None),
-        }
+        Self { store }
     }
 
     async fn plan(&self, event: &Event) -> Result<Advance, HandlerError> {
@@ -66,8 +59,15 @@ impl Repeat {
         })?
     }
 
-    async fn advance(&self, tx: &mut Tx, event: &Event, advance: Advance) -> Result<(), HandlerError> {
-        self.note_created(None);
+    /// Applies `advance`; when it created the next occurrence, says when the completed one
+    /// was completed (the latency counted once the transaction commits).
+    async fn advance(
+        &self,
+        tx: &mut Tx,
+        event: &Event,
+        advance: Advance,
+    ) -> Result<Option<DateTime<Utc>>, HandlerError> {
+        let mut created_after = None;
         match advance {
             Advance::Nothing => {}
             Advance::Next(next) => {
@@ -78,7 +78,7 @@ impl Repeat {
                     .map_err(HandlerError::Transient)?;
                 tracing::info!(series = %next.series.id, occurrence = %next.id, created, "series advanced");
                 if created {
-                    self.note_created(Some(completed_at(event)));
+                    created_after = Some(completed_at(event));
                 }
             }
             Advance::End(done) => {
@@ -89,15 +89,7 @@ impl Repeat {
                 tracing::info!(series = %done.series.id, "series ended");
             }
         }
-        Ok(())
-    }
-}
-
-impl Repeat {
-    fn note_created(&self, completed: Option<DateTime<Utc>>) {
-        if let Ok(mut created) = self.created.lock() {
-            *created = completed;
-        }
+        Ok(created_after)
     }
 }
 
@@ -137,6 +129,8 @@ fn plan(event: &Event) -> Result<Advance, HandlerError> {
 
 impl Handler for Repeat {
     type Prepared = Advance;
+    /// When the completed occurrence was completed, if its successor was created.
+    type Done = Option<DateTime<Utc>>;
 
     fn name(&self) -> &'static str {
         super::Role::Recurrence.name()
@@ -155,12 +149,11 @@ impl Handler for Repeat {
         tx: &'a mut Tx,
         event: &'a Event,
         advance: Advance,
-    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
+    ) -> impl Future<Output = Result<Self::Done, HandlerError>> + Send + 'a {
         self.advance(tx, event, advance)
     }
 
-    fn committed(&self, _event: &Event) {
-        let completed = self.created.lock().ok().and_then(|mut created| created.take());
+    fn committed(&self, _event: &Event, completed: Self::Done) {
         if let Some(at) = completed {
             let latency = (crate::time::now() - at).to_std().unwrap_or_default();
             crate::telemetry::metrics::next_occurrence(latency);

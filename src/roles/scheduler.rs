@@ -146,6 +146,7 @@ impl Handler for Scheduler {
     }
 
     type Prepared = ();
+    type Done = ();
 
     fn handle<'a>(
         &'a self,
@@ -156,7 +157,7 @@ impl Handler for Scheduler {
         self.apply(tx, event)
     }
 
-    fn committed(&self, _event: &Event) {
+    fn committed(&self, _event: &Event, (): ()) {
         self.wake.notify_one();
     }
 }

@@ -1,5 +1,7 @@
 //! The consumer inbox: which events a consumer has applied (promise 3).
 
+use std::collections::HashSet;
+
 use anyhow::Context;
 use sqlx::{Any, Transaction};
 
@@ -33,37 +35,63 @@ impl Store {
         Ok(())
     }
 
-    /// Records that `consumer` applies `event_id` in `tx`; false when it already did.
+    /// Records that `consumer` applies each of `event_ids` in `tx` (one statement); returns
+    /// those it had not applied before. At most [`MAX_IDS`] ids.
     ///
     /// # Errors
     /// A database failure.
-    pub async fn claim_inbox(&self, tx: &mut Tx, consumer: &str, event_id: &str) -> anyhow::Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO inbox (consumer, event_id, processed_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (consumer, event_id) DO NOTHING",
-        )
-        .bind(consumer)
-        .bind(event_id)
-        .bind(crate::time::format(crate::time::now()))
-        .execute(&mut **tx)
-        .await
-        .context("write inbox")?;
-        Ok(done.rows_affected() == 1)
+    pub async fn claim_inbox_all(
+        &self,
+        tx: &mut Tx,
+        consumer: &str,
+        event_ids: &[String],
+    ) -> anyhow::Result<HashSet<String>> {
+        if event_ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let rows = (0..event_ids.len())
+            .map(|i| format!("($1, $2, ${})", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO inbox (consumer, processed_at, event_id) VALUES {rows} \
+             ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
+        );
+        let mut query = sqlx::query_as::<_, (String,)>(&sql)
+            .bind(consumer)
+            .bind(crate::time::format(crate::time::now()));
+        for id in event_ids {
+            query = query.bind(id);
+        }
+        let claimed = query.fetch_all(&mut **tx).await.context("write inbox")?;
+        Ok(claimed.into_iter().map(|(id,)| id).collect())
     }
 }
 
+/// Most event ids one inbox statement takes (a statement's parameters are bounded: SQLite
+/// allows 32,766).
+pub const MAX_IDS: usize = 1_000;
+
 impl Store {
-    /// Whether `consumer` has applied `event_id` already (a read, outside any transaction).
+    /// Which of `event_ids` `consumer` has applied already (one read, outside any
+    /// transaction). At most [`MAX_IDS`] ids.
     ///
     /// # Errors
     /// A database failure.
-    pub async fn inbox_contains(&self, consumer: &str, event_id: &str) -> anyhow::Result<bool> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT event_id FROM inbox WHERE consumer = $1 AND event_id = $2")
-            .bind(consumer)
-            .bind(event_id)
-            .fetch_optional(&self.reader)
-            .await
-            .context("read inbox")?;
-        Ok(row.is_some())
+    pub async fn inbox_holding(&self, consumer: &str, event_ids: &[String]) -> anyhow::Result<HashSet<String>> {
+        if event_ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let list = (0..event_ids.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("SELECT event_id FROM inbox WHERE consumer = $1 AND event_id IN ({list})");
+        let mut query = sqlx::query_as::<_, (String,)>(&sql).bind(consumer);
+        for id in event_ids {
+            query = query.bind(id);
+        }
+        let held = query.fetch_all(&self.reader).await.context("read inbox")?;
+        Ok(held.into_iter().map(|(id,)| id).collect())
     }
 }

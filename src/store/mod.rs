@@ -46,7 +46,7 @@ pub use fault::is_outage;
 pub use gauges::OutboxWaiting;
 pub use housekeeping::{Pruned, Retention};
 pub use idempotency::{IdempotencyRequest, StoredResponse};
-pub use inbox::Tx;
+pub use inbox::{Tx, MAX_IDS as INBOX_MAX_IDS};
 pub use list::{Cursor, ListQuery, Page, SortField, SortOrder};
 pub use members::{Instance, Member, MemberState};
 pub use outbox::{OutboxRow, OUTBOX_CHANNEL};

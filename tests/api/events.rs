@@ -227,6 +227,53 @@ async fn duplicates_change_nothing_and_poison_goes_to_the_dlq_with_provenance() 
     assert_eq!(parked[0].value, "this is not json", "the original bytes are kept");
 }
 
+#[tokio::test]
+async fn poison_among_good_records_costs_them_nothing() {
+    let app = spawn_app_with_events().await;
+    let task = app.create_task(USER, &json!({"title": "Batch me"})).await;
+    let id = task["id"].as_str().expect("id").to_owned();
+    assert_eq!(app.wait_for_history(USER, &id, 1).await.len(), 1);
+    let events = app.topic("task-events");
+    let records = consume_validated(broker::brokers(), std::slice::from_ref(&events));
+    let created: Value = serde_json::from_str(&copy_of(&records, &events, &id).value).expect("json");
+    // Valid task.completed events of later versions, as a replay or a second writer could
+    // bring them; produced in one go with poison between them, so the consumer takes them
+    // in as one batch (or several: the outcome is the same).
+    let good = |version: i64| {
+        let mut event = created.clone();
+        event["event_id"] = json!(uuid::Uuid::now_v7());
+        event["event_type"] = json!("task.completed");
+        event["task_version"] = json!(version);
+        event["data"] = json!({"completed_at": "2030-01-01T00:00:00.000000Z"});
+        let headers = HashMap::from([("ce_type".to_owned(), "task.completed".to_owned())]);
+        Outgoing {
+            topic: events.clone(),
+            key: id.clone(),
+            value: event.to_string(),
+            headers,
+        }
+    };
+    let mut wrong_schema = created.clone();
+    wrong_schema["data"]["task"]["title"] = json!(42);
+    let inject = vec![
+        good(2),
+        poison(&events, &id, "this is not json".into()),
+        good(3),
+        good(4),
+        poison(&events, &id, wrong_schema.to_string()),
+        good(5),
+    ];
+    produce(broker::brokers(), &inject);
+
+    let history = app.wait_for_history(USER, &id, 5).await;
+    let versions: Vec<i64> = history.iter().filter_map(|h| h["task_version"].as_i64()).collect();
+    assert_eq!(versions, [1, 2, 3, 4, 5], "every good record applied once: {history:?}");
+    let kafka = Kafka::new(app.kafka.clone());
+    let parked = wait_for_parked(&kafka, 2).await;
+    assert_eq!(parked.len(), 2, "only the poison is parked: {parked:?}");
+    assert_eq!(parked[0].value, "this is not json");
+}
+
 async fn wait_for_parked(kafka: &Kafka, count: usize) -> Vec<dlq::Parked> {
     crate::process::wait_for(
         &format!("{count} records on the DLQs"),

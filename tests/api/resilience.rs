@@ -95,7 +95,7 @@ async fn a_consumer_killed_mid_stream_loses_nothing_and_doubles_nothing_and_stop
 
     // Mid-stream by construction, whatever the machine's speed: pause the worker, put the
     // second half on the topic, hold the tables it writes, let it go on. It takes records in
-    // but cannot commit one of them; the kill lands there.
+    // (a batch of them, its inbox claims written) but cannot commit; the kill lands there.
     worker.signal(libc::SIGSTOP);
     create_tasks(&app, HALF..2 * HALF).await;
     wait_for_count(

@@ -1,12 +1,13 @@
-//! The consumer roles' logic, driven one record at a time with `consumer::apply_once` — the
-//! inbox claim, effect and commit the runtime runs for every record it decodes — on the
+//! The consumer roles' logic, driven one record at a time with `consumer::apply_once` or a
+//! batch with `consumer::apply_batch` — the inbox claim, effect and commit the runtime runs
+//! for the records it decodes — on the
 //! events the API wrote to the outbox; no broker and no waiting. The broker-backed tests
 //! (events.rs, recurrence.rs, reminders.rs) keep the wiring and the faults.
 
 use serde_json::{json, Value};
-use taskstream::bus::consumer::{apply_once, Applied, Handler};
+use taskstream::bus::consumer::{apply_batch, apply_once, Applied, Handler, HandlerError};
 use taskstream::domain::UserId;
-use taskstream::events::Event;
+use taskstream::events::{Event, EventData};
 use taskstream::roles::audit::Audit;
 use taskstream::roles::recurrence::Repeat;
 use taskstream::roles::scheduler::{Scheduler, SchedulerSettings};
@@ -183,4 +184,104 @@ async fn the_scheduler_takes_a_schedule_in_and_ignores_a_stale_one() {
     assert_eq!(schedule().await, expected, "a stale schedule replaced a newer one");
     assert_eq!(apply(&store, &scheduler, &second).await, Applied::Duplicate);
     assert_eq!(schedule().await, expected);
+}
+
+#[tokio::test]
+async fn a_batch_applies_each_event_once_however_often_it_holds_it() {
+    let (app, store) = app_and_store().await;
+    let mut ids = Vec::new();
+    for title in ["one", "two", "three"] {
+        ids.push(id_of(&app.create_task(USER, &json!({ "title": title })).await));
+    }
+    let created = outbox_events(&store, "task.created").await;
+    assert_eq!(created.len(), 3, "one task.created per task");
+    assert_eq!(apply(&store, &Audit, &created[0]).await, Applied::Effect);
+
+    // Applied before, held twice, and new: each lands once.
+    let batch = [
+        created[0].clone(),
+        created[1].clone(),
+        created[1].clone(),
+        created[2].clone(),
+    ];
+    let applied = apply_batch(&store, &Audit, &batch).await.expect("the batch applies");
+    assert_eq!(
+        applied,
+        [Applied::Duplicate, Applied::Effect, Applied::Duplicate, Applied::Effect]
+    );
+    let user = UserId::parse(USER).expect("user");
+    for id in ids {
+        let history = store.task_history(&user, id).await.expect("history");
+        assert_eq!(history.len(), 1, "task {id}: {history:?}");
+    }
+}
+
+#[tokio::test]
+async fn one_failing_effect_rolls_the_whole_batch_back() {
+    let (app, store) = app_and_store().await;
+    let mut ids = Vec::new();
+    for title in ["Call", "Write"] {
+        let body = json!({ "title": title, "due_at": "2030-06-01T12:00:00Z", "reminders": ["-PT15M"] });
+        ids.push(id_of(&app.create_task(USER, &body).await));
+    }
+    let scheduled = outbox_events(&store, "reminder.scheduled").await;
+    let [first, second] = <[Event; 2]>::try_from(scheduled).expect("a reminder.scheduled per task");
+    // A copy of the first whose fire time is not in the service's own instant form: the
+    // scheduler refuses it for good.
+    let mut bad = first.clone();
+    bad.header.event_id = Uuid::now_v7();
+    let EventData::ReminderScheduled(schedule) = &mut bad.data else {
+        panic!("a reminder.scheduled event");
+    };
+    schedule.reminders[0].fire_at = "2030-06-01T11:45:00Z".into();
+    let scheduler = Scheduler::new(store.clone(), SchedulerSettings::default());
+    let rows = |id: Uuid| {
+        let store = store.clone();
+        async move { store.reminder_rows(USER, id).await.expect("schedule rows").len() }
+    };
+
+    let failed = apply_batch(&store, &scheduler, &[first.clone(), bad, second.clone()]).await;
+    assert!(matches!(failed, Err(HandlerError::Permanent(_))), "{failed:?}");
+    assert_eq!(
+        (rows(ids[0]).await, rows(ids[1]).await),
+        (0, 0),
+        "the effects before and after the failure were rolled back"
+    );
+
+    // Nothing was claimed either: the good events apply afterwards.
+    let applied = apply_batch(&store, &scheduler, &[first, second])
+        .await
+        .expect("the good events apply");
+    assert_eq!(applied, [Applied::Effect, Applied::Effect]);
+    assert_eq!((rows(ids[0]).await, rows(ids[1]).await), (1, 1));
+}
+
+#[tokio::test]
+async fn a_batch_of_completions_advances_every_series_once() {
+    let (app, store) = app_and_store().await;
+    let mut firsts = Vec::new();
+    for (title, due) in [("Stretch", "2030-03-28T09:00:00Z"), ("Read", "2030-04-02T20:00:00Z")] {
+        let body = json!({ "title": title, "due_at": due, "recurrence": "FREQ=DAILY" });
+        let id = id_of(&app.create_task(USER, &body).await);
+        act(&app, id, "complete").await;
+        firsts.push(id);
+    }
+    let advances = outbox_events(&store, "series.advance").await;
+    assert_eq!(advances.len(), 2, "one series.advance per completion");
+    let role = Repeat::new(store.clone());
+
+    let twice = [advances.clone(), advances].concat();
+    let applied = apply_batch(&store, &role, &twice).await.expect("the batch applies");
+    assert_eq!(
+        applied,
+        [Applied::Effect, Applied::Effect, Applied::Duplicate, Applied::Duplicate]
+    );
+    for (first, next_due) in firsts
+        .into_iter()
+        .zip(["2030-03-29T09:00:00.000000Z", "2030-04-03T20:00:00.000000Z"])
+    {
+        let all = series(&app, first).await;
+        assert_eq!(all.len(), 2, "the completed occurrence and exactly one next: {all:?}");
+        assert_eq!(all[1]["due_at"], next_due);
+    }
 }

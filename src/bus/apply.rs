@@ -1,0 +1,126 @@
+//! A role's effect applied to decoded events, exactly once through the role's inbox: one
+//! event ([`apply_once`]) or a batch in one transaction ([`apply_batch`]). Retries, the
+//! attempt deadline, panics and the DLQ stay with the runtime (`consumer::run`); these are
+//! public so that a role's logic can be driven without a broker.
+
+use std::collections::HashSet;
+
+use tracing::Instrument;
+
+use super::consumer::{Handler, HandlerError, Membership};
+use crate::events::Event;
+use crate::store::{Store, INBOX_MAX_IDS};
+use crate::telemetry::trace::TraceContext;
+
+/// What was done with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The role's effect ran: for a shared role, committed in one transaction with the
+    /// event's inbox row.
+    Effect,
+    /// The role's inbox already held the event: nothing ran.
+    Duplicate,
+}
+
+/// The most events [`apply_batch`] takes at once.
+pub const MAX_BATCH: usize = INBOX_MAX_IDS;
+
+/// Applies one decoded event to `handler` the way the runtime does with a record it takes
+/// alone: for a shared role the inbox check, `prepare`, one transaction that claims the
+/// event in the inbox and applies the effect, the commit, then `committed`; a fan-out role
+/// only prepares and is told.
+///
+/// # Errors
+/// The handler's failure; a database failure as [`HandlerError::Transient`].
+pub async fn apply_once<H: Handler>(store: &Store, handler: &H, event: &Event) -> Result<Applied, HandlerError> {
+    if handler.membership() == Membership::PerProcess {
+        handler.prepare(event).await?;
+        handler.committed(event, H::Done::default());
+        return Ok(Applied::Effect);
+    }
+    let applied = apply_batch(store, handler, std::slice::from_ref(event)).await?;
+    Ok(applied[0])
+}
+
+/// Applies `events` (in order, at most [`MAX_BATCH`]) to a shared role in one transaction:
+/// one inbox read skips those applied before, `prepare` runs for the rest, then one
+/// transaction claims them all in the inbox (one statement), applies each effect in order
+/// and commits; `committed` follows for each. An event twice in `events` is applied once.
+/// Any failure rolls back the whole batch: nothing of it is applied, and the caller decides
+/// how to go on (the runtime takes the records one at a time to isolate the culprit).
+///
+/// # Errors
+/// The first failure of a handler; a database failure as [`HandlerError::Transient`].
+///
+/// # Panics
+/// When `events` holds more than [`MAX_BATCH`] events, or the role is a fan-out role.
+pub async fn apply_batch<H: Handler>(
+    store: &Store,
+    handler: &H,
+    events: &[Event],
+) -> Result<Vec<Applied>, HandlerError> {
+    apply_traced(store, handler, events, &[]).await
+}
+
+/// [`apply_batch`] with each event's work done in its own span and trace context (the
+/// runtime's per-record span, whose trace the events an effect writes carry on); `traces`
+/// is empty or one per event.
+pub(super) async fn apply_traced<H: Handler>(
+    store: &Store,
+    handler: &H,
+    events: &[Event],
+    traces: &[(tracing::Span, TraceContext)],
+) -> Result<Vec<Applied>, HandlerError> {
+    assert!(events.len() <= MAX_BATCH, "a batch of {} events", events.len());
+    assert_eq!(handler.membership(), Membership::Shared, "a fan-out role has no inbox");
+    let ids: Vec<String> = events.iter().map(|e| e.header.event_id.to_string()).collect();
+    let held = store
+        .inbox_holding(handler.name(), &ids)
+        .await
+        .map_err(HandlerError::Transient)?;
+    let mut fresh = HashSet::new();
+    let mut todo = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        if held.contains(&ids[i]) || !fresh.insert(ids[i].as_str()) {
+            tracing::debug!(event_id = %ids[i], "duplicate event ignored");
+            continue;
+        }
+        let prepared = traced(traces, i, handler.prepare(event)).await?;
+        todo.push((i, prepared));
+    }
+    let mut applied = vec![Applied::Duplicate; events.len()];
+    if todo.is_empty() {
+        return Ok(applied);
+    }
+    let mut tx = store.begin().await.map_err(HandlerError::Transient)?;
+    let claim: Vec<String> = todo.iter().map(|(i, _)| ids[*i].clone()).collect();
+    // Claimed again inside the transaction: another replica may have applied some meanwhile.
+    let claimed = store
+        .claim_inbox_all(&mut tx, handler.name(), &claim)
+        .await
+        .map_err(HandlerError::Transient)?;
+    let mut done = Vec::with_capacity(todo.len());
+    for (i, prepared) in todo {
+        if !claimed.contains(&ids[i]) {
+            tracing::debug!(event_id = %ids[i], "duplicate event ignored");
+            continue;
+        }
+        let outcome = traced(traces, i, handler.handle(&mut tx, &events[i], prepared)).await?;
+        done.push((i, outcome));
+    }
+    // The effects may have written outbox rows: the commit wakes this process's relay.
+    store.commit(tx).await.map_err(HandlerError::Transient)?;
+    for (i, outcome) in done {
+        handler.committed(&events[i], outcome);
+        applied[i] = Applied::Effect;
+    }
+    Ok(applied)
+}
+
+/// Runs `work` in event `i`'s span and trace context, when there are any.
+async fn traced<F: std::future::Future>(traces: &[(tracing::Span, TraceContext)], i: usize, work: F) -> F::Output {
+    match traces.get(i) {
+        Some((span, context)) => context.scope(work.instrument(span.clone())).await,
+        None => work.await,
+    }
+}
