@@ -410,6 +410,7 @@ impl<H: Handler> Worker<'_, H> {
         let mut traces = Vec::with_capacity(batch.len());
         for message in batch {
             let Ok(event) = Event::decode(message.payload().unwrap_or_default()) else {
+                self.not_together(batch.len(), "a record does not decode");
                 return false;
             };
             let (span, context) = self.record_span(message);
@@ -436,13 +437,17 @@ impl<H: Handler> Worker<'_, H> {
             Ok(Err(panic)) => format!("the handler panicked: {}", panic_message(panic.as_ref())),
             Err(_) => format!("no result within {:?}", self.policy.attempt_deadline),
         };
+        self.not_together(batch.len(), &why);
+        false
+    }
+
+    fn not_together(&self, records: usize, why: &str) {
         tracing::debug!(
             role = self.handler.name(),
-            records = batch.len(),
-            error = why,
+            records,
+            why,
             "batch not applied; one record at a time"
         );
-        false
     }
 
     /// The span one record is processed in, as a span of the trace its `traceparent` header
