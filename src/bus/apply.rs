@@ -44,8 +44,8 @@ pub async fn apply_once<H: Handler>(store: &Store, handler: &H, event: &Event) -
 
 /// Applies `events` (in order, at most [`MAX_BATCH`]) to a shared role in one transaction:
 /// one inbox read skips those applied before, `prepare` runs for the rest, then one
-/// transaction claims them all in the inbox (one statement), applies each effect in order
-/// and commits; `committed` follows for each. An event twice in `events` is applied once.
+/// transaction claims them all in the inbox (one statement), applies their effects in order
+/// (`Handler::handle_all`) and commits; `committed` follows for each. An event twice in `events` is applied once.
 /// Any failure rolls back the whole batch: nothing of it is applied, and the caller decides
 /// how to go on (the runtime takes the records one at a time to isolate the culprit).
 ///
@@ -99,15 +99,25 @@ pub(super) async fn apply_traced<H: Handler>(
         .claim_inbox_all(&mut tx, handler.name(), &claim)
         .await
         .map_err(HandlerError::Transient)?;
-    let mut done = Vec::with_capacity(todo.len());
+    let mut batch = Batch {
+        items: Vec::with_capacity(todo.len()),
+    };
+    let mut order = Vec::with_capacity(todo.len());
     for (i, prepared) in todo {
         if !claimed.contains(&ids[i]) {
             tracing::debug!(event_id = %ids[i], "duplicate event ignored");
             continue;
         }
-        let outcome = traced(traces, i, handler.handle(&mut tx, &events[i], prepared)).await?;
-        done.push((i, outcome));
+        batch.items.push((Scope(traces.get(i)), &events[i], prepared));
+        order.push(i);
     }
+    let outcomes = if batch.items.is_empty() {
+        Vec::new()
+    } else {
+        handler.handle_all(&mut tx, batch).await?
+    };
+    assert_eq!(outcomes.len(), order.len(), "handle_all reports one outcome per event");
+    let done = order.into_iter().zip(outcomes);
     // The effects may have written outbox rows: the commit wakes this process's relay.
     store.commit(tx).await.map_err(HandlerError::Transient)?;
     for (i, outcome) in done {
@@ -119,8 +129,45 @@ pub(super) async fn apply_traced<H: Handler>(
 
 /// Runs `work` in event `i`'s span and trace context, when there are any.
 async fn traced<F: std::future::Future>(traces: &[(tracing::Span, TraceContext)], i: usize, work: F) -> F::Output {
-    match traces.get(i) {
-        Some((span, context)) => context.scope(work.instrument(span.clone())).await,
-        None => work.await,
+    Scope(traces.get(i)).run(work).await
+}
+
+/// The events of a batch a role applies in one transaction (`Handler::handle_all`): each
+/// claimed in the role's inbox in this transaction, in their partition's order, with what
+/// `prepare` made of it and the [`Scope`] its work belongs in.
+pub struct Batch<'a, P> {
+    items: Vec<(Scope<'a>, &'a Event, P)>,
+}
+
+impl<'a, P> Batch<'a, P> {
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn events(&self) -> impl Iterator<Item = &'a Event> + '_ {
+        self.items.iter().map(|(_, event, _)| *event)
+    }
+
+    pub fn into_items(self) -> impl Iterator<Item = (Scope<'a>, &'a Event, P)> {
+        self.items.into_iter()
+    }
+}
+
+/// Where one event's work is traced: the runtime's span of its record and the trace
+/// context the events its effect writes carry on (none outside the runtime).
+#[derive(Clone, Copy)]
+pub struct Scope<'a>(Option<&'a (tracing::Span, TraceContext)>);
+
+impl Scope<'_> {
+    /// Runs `work` in this event's span and trace context.
+    pub async fn run<F: std::future::Future>(self, work: F) -> F::Output {
+        match self.0 {
+            Some((span, context)) => context.scope(work.instrument(span.clone())).await,
+            None => work.await,
+        }
     }
 }

@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::field::Empty;
 use tracing::Instrument;
 
-pub use super::apply::{apply_batch, apply_once, Applied, MAX_BATCH};
+pub use super::apply::{apply_batch, apply_once, Applied, Batch, Scope, MAX_BATCH};
 use super::closing::Detached;
 use super::dlq::{self, Failure};
 use super::{Kafka, Publisher, Stalls};
@@ -75,6 +75,23 @@ pub trait Handler: Send + Sync + 'static {
         event: &'a Event,
         prepared: Self::Prepared,
     ) -> impl Future<Output = Result<Self::Done, HandlerError>> + Send + 'a;
+
+    /// Applies a batch's events inside `tx`, in order, reporting one `Done` for each: what
+    /// the runtime calls. By default `handle` for each event in its own scope; a role whose
+    /// effect is a row per event may write the batch's rows in one statement instead.
+    fn handle_all<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        batch: Batch<'a, Self::Prepared>,
+    ) -> impl Future<Output = Result<Vec<Self::Done>, HandlerError>> + Send + 'a {
+        async move {
+            let mut done = Vec::with_capacity(batch.len());
+            for (scope, event, prepared) in batch.into_items() {
+                done.push(scope.run(self.handle(tx, event, prepared)).await?);
+            }
+            Ok(done)
+        }
+    }
 
     /// Work done before the transaction so that no database lock is held meanwhile: side
     /// effects outside the database, or a computation whose result `handle` writes (the next

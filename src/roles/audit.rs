@@ -1,12 +1,16 @@
-//! The audit role: an append-only history of every task event, one row per event.
+//! The audit role: an append-only history of every task event, one row per event, a batch's
+//! rows written in one statement.
 
 use anyhow::Context;
 
-use crate::bus::consumer::{Handler, HandlerError};
+use crate::bus::consumer::{Batch, Handler, HandlerError, MAX_BATCH};
 use crate::events::{Event, Topic};
-use crate::store::Tx;
+use crate::store::{append_history, Tx, HISTORY_MAX_ROWS};
 
 pub struct Audit;
+
+// A batch fits in one history statement.
+const _: () = assert!(MAX_BATCH <= HISTORY_MAX_ROWS);
 
 impl Handler for Audit {
     fn name(&self) -> &'static str {
@@ -21,26 +25,23 @@ impl Handler for Audit {
     type Done = ();
 
     async fn handle(&self, tx: &mut Tx, event: &Event, (): ()) -> Result<(), HandlerError> {
-        let h = &event.header;
-        let payload = event
-            .encode()
-            .context("encode event")
-            .map_err(HandlerError::Permanent)?;
-        sqlx::query(
-            "INSERT INTO audit_log (event_id, user_id, task_id, task_version, event_type, occurred_at, payload, recorded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(h.event_id.to_string())
-        .bind(&h.user_id)
-        .bind(h.task_id.to_string())
-        .bind(h.task_version)
-        .bind(&h.event_type)
-        .bind(&h.occurred_at)
-        .bind(payload)
-        .bind(crate::time::format(crate::time::now()))
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| HandlerError::Transient(e.into()))?;
-        Ok(())
+        record(tx, &[event]).await
     }
+
+    async fn handle_all(&self, tx: &mut Tx, batch: Batch<'_, ()>) -> Result<Vec<()>, HandlerError> {
+        let events: Vec<&Event> = batch.events().collect();
+        record(tx, &events).await?;
+        Ok(vec![(); events.len()])
+    }
+}
+
+/// The history rows of `events`: an event that cannot be encoded is the batch's permanent
+/// failure (taken alone, it goes to the DLQ).
+async fn record(tx: &mut Tx, events: &[&Event]) -> Result<(), HandlerError> {
+    let rows = events
+        .iter()
+        .map(|event| Ok((*event, event.encode().context("encode event")?)))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(HandlerError::Permanent)?;
+    append_history(tx, &rows).await.map_err(HandlerError::Transient)
 }

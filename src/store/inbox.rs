@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use anyhow::Context;
 use sqlx::{Any, Transaction};
 
-use super::Store;
+use super::{Backend, Store};
 
 pub type Tx = Transaction<'static, Any>;
 
@@ -49,19 +49,15 @@ impl Store {
         if event_ids.is_empty() {
             return Ok(HashSet::new());
         }
-        let rows = (0..event_ids.len())
-            .map(|i| format!("($1, $2, ${})", i + 3))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let rows = Backend::of(tx).tuples(1, event_ids.len(), 3);
         let sql = format!(
             "INSERT INTO inbox (consumer, processed_at, event_id) VALUES {rows} \
              ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
         );
-        let mut query = sqlx::query_as::<_, (String,)>(&sql)
-            .bind(consumer)
-            .bind(crate::time::format(crate::time::now()));
+        let processed_at = crate::time::format(crate::time::now());
+        let mut query = sqlx::query_as::<_, (String,)>(&sql);
         for id in event_ids {
-            query = query.bind(id);
+            query = query.bind(consumer).bind(&processed_at).bind(id);
         }
         let claimed = query.fetch_all(&mut **tx).await.context("write inbox")?;
         Ok(claimed.into_iter().map(|(id,)| id).collect())
@@ -82,11 +78,12 @@ impl Store {
         if event_ids.is_empty() {
             return Ok(HashSet::new());
         }
-        let list = (0..event_ids.len())
-            .map(|i| format!("${}", i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!("SELECT event_id FROM inbox WHERE consumer = $1 AND event_id IN ({list})");
+        let dialect = self.backend;
+        let sql = format!(
+            "SELECT event_id FROM inbox WHERE consumer = {} AND event_id IN ({})",
+            dialect.param(1),
+            dialect.list(2, event_ids.len())
+        );
         let mut query = sqlx::query_as::<_, (String,)>(&sql).bind(consumer);
         for id in event_ids {
             query = query.bind(id);

@@ -38,7 +38,7 @@ use sqlx::{AnyPool, Executor};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-pub use audit::AuditEntry;
+pub use audit::{append_history, AuditEntry, HISTORY_MAX_ROWS};
 pub use counts::{TaskCounts, COUNT_CAP};
 pub use deliveries::{ClaimRequest, Claimed, DeliveryFilter, DeliveryRow, DeliveryState, NewDelivery, WEBHOOK};
 pub use dialect::Backend;

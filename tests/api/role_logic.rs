@@ -5,7 +5,7 @@
 //! (events.rs, recurrence.rs, reminders.rs) keep the wiring and the faults.
 
 use serde_json::{json, Value};
-use taskstream::bus::consumer::{apply_batch, apply_once, Applied, Handler, HandlerError};
+use taskstream::bus::consumer::{apply_batch, apply_once, Applied, Handler, HandlerError, MAX_BATCH};
 use taskstream::domain::UserId;
 use taskstream::events::{Event, EventData};
 use taskstream::roles::audit::Audit;
@@ -213,6 +213,52 @@ async fn a_batch_applies_each_event_once_however_often_it_holds_it() {
     for id in ids {
         let history = store.task_history(&user, id).await.expect("history");
         assert_eq!(history.len(), 1, "task {id}: {history:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_full_batch_records_each_events_own_history_row() {
+    let (app, store) = app_and_store().await;
+    app.create_task(USER, &json!({ "title": "template" })).await;
+    let [created] = <[Event; 1]>::try_from(outbox_events(&store, "task.created").await).expect("one task.created");
+    // As many distinct events as a batch takes, so that every row of the one history
+    // statement (and of the one inbox claim) is told apart from its neighbours.
+    let batch: Vec<Event> = (0..MAX_BATCH)
+        .map(|i| {
+            let mut event = created.clone();
+            event.header.event_id = Uuid::now_v7();
+            event.header.task_id = Uuid::now_v7();
+            event.header.task_version = i64::try_from(i).expect("small") + 1;
+            event
+        })
+        .collect();
+
+    let applied = apply_batch(&store, &Audit, &batch).await.expect("the batch applies");
+    assert!(applied.iter().all(|a| *a == Applied::Effect), "{applied:?}");
+    assert!(apply_batch(&store, &Audit, &batch)
+        .await
+        .expect("the batch again")
+        .iter()
+        .all(|a| *a == Applied::Duplicate));
+    let user = UserId::parse(USER).expect("user");
+    for event in batch.iter().step_by(97).chain(batch.last()) {
+        let history = store.task_history(&user, event.header.task_id).await.expect("history");
+        let recorded: Vec<(String, i64, &str)> = history
+            .iter()
+            .map(|entry| (entry.event_id.clone(), entry.task_version, entry.event_type.as_str()))
+            .collect();
+        assert_eq!(
+            recorded,
+            [(
+                event.header.event_id.to_string(),
+                event.header.task_version,
+                "task.created"
+            )]
+        );
+        assert_eq!(
+            Event::decode(history[0].payload.as_bytes()).expect("payload").header,
+            event.header
+        );
     }
 }
 
