@@ -78,17 +78,25 @@ impl Store {
         if event_ids.is_empty() {
             return Ok(HashSet::new());
         }
+        // A join with a VALUES list rather than `event_id IN (…)`: PostgreSQL's generic plan
+        // for a long IN list of parameters scans every inbox row of the consumer (1.3 s at
+        // 150,000 rows and 256 ids, without statistics), a join probes the key once per id.
         let dialect = self.backend;
+        let values = dialect.tuples(1, event_ids.len(), 1);
         let sql = format!(
-            "SELECT event_id FROM inbox WHERE consumer = {} AND event_id IN ({})",
-            dialect.param(1),
-            dialect.list(2, event_ids.len())
+            "SELECT i.event_id FROM inbox i JOIN (VALUES {values}) AS v ON i.event_id = v.column1 \
+             WHERE i.consumer = {}",
+            dialect.param(event_ids.len() + 1)
         );
-        let mut query = sqlx::query_as::<_, (String,)>(&sql).bind(consumer);
+        let mut query = sqlx::query_as::<_, (String,)>(&sql);
         for id in event_ids {
             query = query.bind(id);
         }
-        let held = query.fetch_all(&self.reader).await.context("read inbox")?;
+        let held = query
+            .bind(consumer)
+            .fetch_all(&self.reader)
+            .await
+            .context("read inbox")?;
         Ok(held.into_iter().map(|(id,)| id).collect())
     }
 }
