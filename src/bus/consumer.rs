@@ -96,8 +96,10 @@ pub trait Handler: Send + Sync + 'static {
     /// Work done before the transaction so that no database lock is held meanwhile: side
     /// effects outside the database, or a computation whose result `handle` writes (the next
     /// occurrence of a series). It holds the partition while it runs: slow work (a webhook
-    /// call) belongs in a queue of its own, as the notifier's delivery worker does it. Skipped for events already in the inbox, but
-    /// a crash before the commit repeats it: it must be safe to do twice.
+    /// call) belongs in a queue of its own, as the notifier's delivery worker does it. Skipped
+    /// for an event taken alone that the inbox holds; in a batch it may run for one applied
+    /// before (the claim then skips its effect), and a crash before the commit repeats it:
+    /// it must be safe to do twice.
     fn prepare<'a>(
         &'a self,
         _event: &'a Event,

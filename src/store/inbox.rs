@@ -69,34 +69,18 @@ impl Store {
 pub const MAX_IDS: usize = 1_000;
 
 impl Store {
-    /// Which of `event_ids` `consumer` has applied already (one read, outside any
-    /// transaction). At most [`MAX_IDS`] ids.
+    /// Whether `consumer` has applied `event_id` already (one read, outside any transaction:
+    /// an equality on the inbox key, which every plan answers from the key's index).
     ///
     /// # Errors
     /// A database failure.
-    pub async fn inbox_holding(&self, consumer: &str, event_ids: &[String]) -> anyhow::Result<HashSet<String>> {
-        if event_ids.is_empty() {
-            return Ok(HashSet::new());
-        }
-        // A join with a VALUES list rather than `event_id IN (…)`: PostgreSQL's generic plan
-        // for a long IN list of parameters scans every inbox row of the consumer (1.3 s at
-        // 150,000 rows and 256 ids, without statistics), a join probes the key once per id.
-        let dialect = self.backend;
-        let values = dialect.tuples(1, event_ids.len(), 1);
-        let sql = format!(
-            "SELECT i.event_id FROM inbox i JOIN (VALUES {values}) AS v ON i.event_id = v.column1 \
-             WHERE i.consumer = {}",
-            dialect.param(event_ids.len() + 1)
-        );
-        let mut query = sqlx::query_as::<_, (String,)>(&sql);
-        for id in event_ids {
-            query = query.bind(id);
-        }
-        let held = query
+    pub async fn inbox_holds(&self, consumer: &str, event_id: &str) -> anyhow::Result<bool> {
+        let held: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM inbox WHERE consumer = $1 AND event_id = $2")
             .bind(consumer)
-            .fetch_all(&self.reader)
+            .bind(event_id)
+            .fetch_optional(&self.reader)
             .await
             .context("read inbox")?;
-        Ok(held.into_iter().map(|(id,)| id).collect())
+        Ok(held.is_some())
     }
 }
