@@ -45,8 +45,8 @@ pub async fn apply_once<H: Handler>(store: &Store, handler: &H, event: &Event) -
 /// Applies `events` (in order, at most [`MAX_BATCH`]) to a shared role in one transaction:
 /// `prepare` runs for each (for an event alone only when the inbox does not hold it yet),
 /// then one transaction claims them all in the inbox (one statement; those applied before
-/// are skipped), applies their effects in order
-/// (`Handler::handle_all`) and commits; `committed` follows for each. An event twice in `events` is applied once.
+/// are skipped), applies their effects in order (`Handler::handle_all`) and commits;
+/// `committed` follows for each. An event twice in `events` is applied once.
 /// Any failure rolls back the whole batch: nothing of it is applied, and the caller decides
 /// how to go on (the runtime takes the records one at a time to isolate the culprit).
 ///
@@ -94,7 +94,7 @@ pub(super) async fn apply_traced<H: Handler>(
             tracing::debug!(event_id = %ids[i], "duplicate event ignored");
             continue;
         }
-        let prepared = traced(traces, i, handler.prepare(event)).await?;
+        let prepared = Scope(traces.get(i)).run(handler.prepare(event)).await?;
         todo.push((i, prepared));
     }
     let mut applied = vec![Applied::Duplicate; events.len()];
@@ -120,7 +120,7 @@ pub(super) async fn apply_traced<H: Handler>(
         batch.items.push((Scope(traces.get(i)), &events[i], prepared));
         order.push(i);
     }
-    let outcomes = if batch.items.is_empty() {
+    let outcomes = if batch.is_empty() {
         Vec::new()
     } else {
         handler.handle_all(&mut tx, batch).await?
@@ -134,11 +134,6 @@ pub(super) async fn apply_traced<H: Handler>(
         applied[i] = Applied::Effect;
     }
     Ok(applied)
-}
-
-/// Runs `work` in event `i`'s span and trace context, when there are any.
-async fn traced<F: std::future::Future>(traces: &[(tracing::Span, TraceContext)], i: usize, work: F) -> F::Output {
-    Scope(traces.get(i)).run(work).await
 }
 
 /// The events of a batch a role applies in one transaction (`Handler::handle_all`): each

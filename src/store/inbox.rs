@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use anyhow::Context;
 use sqlx::{Any, Transaction};
 
-use super::{Backend, Store};
+use super::Store;
 
 pub type Tx = Transaction<'static, Any>;
 
@@ -49,7 +49,7 @@ impl Store {
         if event_ids.is_empty() {
             return Ok(HashSet::new());
         }
-        let rows = Backend::of(tx).tuples(1, event_ids.len(), 3);
+        let rows = self.backend.tuples(1, event_ids.len(), 3);
         let sql = format!(
             "INSERT INTO inbox (consumer, processed_at, event_id) VALUES {rows} \
              ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
