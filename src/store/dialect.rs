@@ -77,14 +77,6 @@ impl Backend {
         }
     }
 
-    /// The length of the JSON array in text column `column`, as a BIGINT.
-    pub(crate) fn json_array_length(self, column: &str) -> String {
-        match self {
-            Self::Sqlite => format!("json_array_length({column})"),
-            Self::Postgres => format!("CAST(json_array_length({column}::json) AS BIGINT)"),
-        }
-    }
-
     /// A condition matching tasks whose indexed words include every term, each as a prefix,
     /// and the parameter text for it. `terms` hold letters and digits only (see search.rs).
     pub(crate) fn search(self, param: usize, terms: &[String]) -> (String, String) {

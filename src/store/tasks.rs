@@ -58,7 +58,7 @@ impl Store {
         idempotency: Option<IdempotencyRequest>,
         render: impl FnOnce(&Task) -> StoredResponse + Send + 'static,
     ) -> Result<CreateOutcome, WriteError> {
-        let (store, user) = (self.clone(), user.clone());
+        let user = user.clone();
         self.write(Box::new(move |tx| {
             Box::pin(async move {
                 if let Some(request) = &idempotency {
@@ -71,7 +71,7 @@ impl Store {
                 }
                 let task = Task::new(user.clone(), content, crate::time::now());
                 insert_task(tx, &task).await?;
-                holdings.admit(tx, store.backend, &user, None, &task).await?;
+                holdings.admit(tx, &user, None, &task).await?;
                 replace_tags(tx, &task, false).await?;
                 if let Some(request) = &idempotency {
                     idempotency::complete(tx, &user, request, &render(&task)).await?;
@@ -130,7 +130,7 @@ impl Store {
                 next.version = current.version + 1;
                 next.updated_at = now.max(current.updated_at);
                 update_task(tx, &next, current.version).await?;
-                holdings.admit(tx, store.backend, &user, Some(&current), &next).await?;
+                holdings.admit(tx, &user, Some(&current), &next).await?;
                 if next.content.tags != current.content.tags {
                     replace_tags(tx, &next, true).await?;
                 }

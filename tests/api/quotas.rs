@@ -3,10 +3,14 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use taskstream::bus::consumer::apply_batch;
 use taskstream::config::HttpSettings;
+use taskstream::events::Event;
+use taskstream::roles::recurrence::Repeat;
 use taskstream::startup::Parts;
+use taskstream::store::Store;
 
-use crate::helpers::{assert_problem, hold_writes, spawn, TestApp, WAIT};
+use crate::helpers::{assert_problem, count_at, hold_writes, spawn, TestApp, WAIT};
 use crate::process::wait_for;
 
 const USER: &str = "quinn";
@@ -215,4 +219,101 @@ async fn a_request_past_its_deadline_is_answered_503_and_rolled_back() {
         !titles.contains(&"stuck behind a lock"),
         "the timed-out write left nothing behind: {titles:?}"
     );
+}
+
+/// The user's holdings row beside a recount of their tasks: ((open, reminders) held,
+/// (open, reminders) counted).
+async fn holdings_and_recount(app: &TestApp) -> ((i64, i64), (i64, i64)) {
+    let url = &app.database_url;
+    let length = if url.starts_with("sqlite") {
+        "json_array_length(reminders)"
+    } else {
+        "json_array_length(reminders::json)"
+    };
+    let held = |column: &str| {
+        format!("SELECT CAST(COALESCE(MAX({column}), 0) AS BIGINT) FROM user_holdings WHERE user_id = '{USER}'")
+    };
+    let open = format!("FROM tasks WHERE user_id = '{USER}' AND status = 'open'");
+    (
+        (
+            count_at(url, &held("open_tasks")).await,
+            count_at(url, &held("reminders")).await,
+        ),
+        (
+            count_at(url, &format!("SELECT CAST(COUNT(*) AS BIGINT) {open}")).await,
+            count_at(
+                url,
+                &format!("SELECT CAST(COALESCE(SUM({length}), 0) AS BIGINT) {open}"),
+            )
+            .await,
+        ),
+    )
+}
+
+#[tokio::test]
+async fn the_holdings_row_matches_a_recount_after_every_kind_of_write() {
+    let app = api_with(|_| {}).await;
+    let store = Store::connect(&app.database_url, 2).await.expect("connect");
+    let mut steps = Vec::new();
+    let mut check = async |step: &str| {
+        let (held, counted) = holdings_and_recount(&app).await;
+        steps.push(step.to_owned());
+        assert_eq!(held, counted, "after {steps:?}");
+        held
+    };
+    let two = json!({"title": "two", "reminders": ["2099-01-01T09:00:00Z", "2099-01-02T09:00:00Z"]});
+    let kept = app.create_task(USER, &two).await;
+    let kept = kept["id"].as_str().expect("id").to_owned();
+    let gone = app.create_task(USER, &json!({"title": "plain"})).await;
+    let gone = gone["id"].as_str().expect("id").to_owned();
+    let repeating = json!({"title": "daily", "due_at": "2030-03-28T09:00:00Z", "recurrence": "FREQ=DAILY",
+                           "reminders": ["2030-03-28T08:00:00Z"]});
+    let daily = app.create_task(USER, &repeating).await;
+    let daily = daily["id"].as_str().expect("id").to_owned();
+    assert_eq!(check("three creates").await, (3, 3));
+
+    let fewer = app
+        .patch_task(USER, &kept, &json!({"reminders": ["2099-01-03T09:00:00Z"]}))
+        .await;
+    assert_eq!(fewer.status(), StatusCode::OK);
+    let renamed = app.patch_task(USER, &kept, &json!({"title": "renamed"})).await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+    assert_eq!(check("a reminder fewer, a rename").await, (3, 2));
+
+    assert_eq!(app.action(USER, &kept, "complete").await.status(), StatusCode::OK);
+    assert_eq!(check("complete").await, (2, 1));
+    assert_eq!(app.action(USER, &kept, "reopen").await.status(), StatusCode::OK);
+    assert_eq!(check("reopen").await, (3, 2));
+
+    assert_eq!(app.action(USER, &daily, "complete").await.status(), StatusCode::OK);
+    let advances: Vec<Event> = store
+        .pending_outbox(1_000, &[])
+        .await
+        .expect("read the outbox")
+        .into_iter()
+        .filter(|row| row.event_type == "series.advance")
+        .map(|row| Event::decode(row.payload.as_bytes()).expect("decodes"))
+        .collect();
+    assert_eq!(advances.len(), 1, "one series.advance");
+    apply_batch(&store, &Repeat::new(store.clone()), &advances)
+        .await
+        .expect("the next occurrence is made");
+    let (open, _) = check("the recurrence role's next occurrence").await;
+    assert_eq!(open, 3, "the completed occurrence left, its next one came");
+
+    let delete = |id: String, query: &'static str| {
+        app.request(Method::DELETE, &format!("/api/v1/tasks/{id}{query}"), USER)
+            .send()
+    };
+    assert_eq!(delete(gone, "").await.expect("send").status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        delete(kept.clone(), "").await.expect("send").status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(check("two deletes of open tasks").await.0, 1);
+    assert_eq!(
+        delete(daily, "?series=true").await.expect("send").status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(check("the completed occurrence and its series deleted").await.0, 1);
 }
