@@ -297,18 +297,12 @@ async fn e2e(url: &str, token: &str, rate: u32, seconds: u32, database_url: &str
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(database_url).await?;
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut latencies = Vec::new();
+    let mut hops = Hops::default();
     let mut missing = 0usize;
-    for (id, created_at) in run.created() {
+    for (id, answered_at) in run.created() {
         loop {
-            let row: Option<(String,)> =
-                sqlx::query_as("SELECT recorded_at FROM audit_log WHERE task_id = $1 AND event_type = 'task.created'")
-                    .bind(id)
-                    .fetch_optional(&pool)
-                    .await?;
-            if let Some((recorded,)) = row {
-                let recorded = taskstream::time::parse(&recorded).ok_or_else(|| anyhow::anyhow!("bad time"))?;
-                latencies.push((recorded - created_at).to_std().unwrap_or_default());
+            if let Some(stamps) = audit_stamps(&pool, id).await? {
+                hops.add(answered_at, &stamps)?;
                 break;
             }
             if Instant::now() > deadline {
@@ -320,10 +314,58 @@ async fn e2e(url: &str, token: &str, rate: u32, seconds: u32, database_url: &str
     }
     println!(
         "end-to-end (2xx → audit commit) over {} events ({missing} not applied within 60 s): {}",
-        latencies.len(),
-        percentiles(&latencies)
+        hops.total.len(),
+        percentiles(&hops.total)
+    );
+    println!(
+        "  relay (2xx → broker acknowledged, marked delivered): {}",
+        percentiles(&hops.relay)
+    );
+    println!(
+        "  consumer (marked delivered → audit row written): {}",
+        percentiles(&hops.consumer)
     );
     Ok(())
+}
+
+/// When a task's creation event was delivered by the relay and recorded by the audit role.
+async fn audit_stamps(pool: &sqlx::AnyPool, task: &str) -> anyhow::Result<Option<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT o.delivered_at, a.recorded_at FROM audit_log a JOIN outbox o ON o.event_id = a.event_id \
+         WHERE a.task_id = $1 AND a.event_type = 'task.created'",
+    )
+    .bind(task)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// The end-to-end latency of each event and its two hops: relay (the 2xx until the broker
+/// acknowledged it and the relay marked it delivered) and consumer (from that mark until the
+/// audit role wrote its row, just before its commit). The marks are the service's clock; the
+/// 2xx is the client's, on the same machine.
+#[derive(Default)]
+struct Hops {
+    total: Vec<Duration>,
+    relay: Vec<Duration>,
+    consumer: Vec<Duration>,
+}
+
+impl Hops {
+    fn add(
+        &mut self,
+        answered_at: chrono::DateTime<chrono::Utc>,
+        (delivered, recorded): &(String, String),
+    ) -> anyhow::Result<()> {
+        let parse = |at: &str| taskstream::time::parse(at).ok_or_else(|| anyhow::anyhow!("bad time {at}"));
+        let (delivered, recorded) = (parse(delivered)?, parse(recorded)?);
+        let span = |from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>| {
+            (to - from).to_std().unwrap_or_default()
+        };
+        self.total.push(span(answered_at, recorded));
+        self.relay.push(span(answered_at, delivered));
+        self.consumer.push(span(delivered, recorded));
+        Ok(())
+    }
 }
 
 async fn count(store_url: &str, sql: &str) -> anyhow::Result<i64> {

@@ -1,7 +1,9 @@
 -- What each user holds against their quotas: open tasks, and reminders across them. Kept by a
 -- trigger in the transaction of every write to tasks, whoever makes it (API, recurrence,
--- deletes), so a quota check reads one row instead of counting the user's tasks. The row's
--- lock also orders one user's concurrent writes that change it, which makes the quota exact.
+-- deletes), so a quota check reads one row instead of counting the user's tasks. The trigger
+-- is deferred to the commit, so the row is locked only while the transaction commits: a
+-- consumer's batch that touches many users' tasks does not hold their rows (and their API
+-- writes) for the whole batch.
 CREATE TABLE user_holdings (
     user_id    TEXT COLLATE "C" PRIMARY KEY,
     open_tasks BIGINT NOT NULL,
@@ -38,5 +40,6 @@ END
 $$;
 
 -- A task's owner never changes; only its status and reminders move its holdings.
-CREATE TRIGGER tasks_holdings AFTER INSERT OR DELETE OR UPDATE OF status, reminders ON tasks
+CREATE CONSTRAINT TRIGGER tasks_holdings AFTER INSERT OR DELETE OR UPDATE OF status, reminders ON tasks
+DEFERRABLE INITIALLY DEFERRED
 FOR EACH ROW EXECUTE FUNCTION tasks_holdings();

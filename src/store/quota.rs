@@ -1,8 +1,9 @@
 //! What one user may hold: open tasks, and reminders across them. Checked inside the write's
-//! own transaction after its statements, against the user's `user_holdings` row, which
-//! triggers on `tasks` keep in that same transaction (migration 0013): one row read, whatever
-//! the user holds. On SQLite (one writer) and on PostgreSQL (the trigger's upsert locks the row
-//! until commit, ordering one user's writes that change it) the bound is exact.
+//! own transaction before its statements: the user's `user_holdings` row (kept by triggers on
+//! `tasks`, migration 0013) plus what the write adds. One row read, whatever the user holds.
+//! On SQLite (one writer) the bound is exact; on PostgreSQL the row is brought up to date at
+//! commit (a deferred trigger, so no write holds it longer), and concurrent writes of the same
+//! user may pass the bound by the number in flight.
 
 use super::rows::Bind;
 use super::sql::Exec;
@@ -23,8 +24,8 @@ impl Holdings {
         reminders: u32::MAX,
     };
 
-    /// Refuses the write of `next` (over `current`, if any), already made in `tx`, when it
-    /// took `user` past a quota: a task that became open, or one that gained reminders.
+    /// Refuses the write of `next` (over `current`, if any), about to be made in `tx`, when it
+    /// would take `user` past a quota: a task that becomes open, or one that gains reminders.
     pub(super) async fn admit(
         self,
         tx: &mut dyn Exec,
@@ -39,18 +40,18 @@ impl Holdings {
         let before = current
             .filter(|c| c.status == Status::Open)
             .map_or(0, |c| c.content.reminders.len());
-        let gains = next.content.reminders.len() > before;
-        if !opens && !gains {
+        let gained = next.content.reminders.len().saturating_sub(before);
+        if !opens && gained == 0 {
             return Ok(());
         }
         let (open_tasks, reminders) = held(tx, user).await?;
-        if opens && open_tasks > i64::from(self.open_tasks) {
+        if opens && open_tasks + 1 > i64::from(self.open_tasks) {
             return Err(WriteError::QuotaExceeded(format!(
                 "one user may have at most {} open tasks; complete or delete some first",
                 self.open_tasks
             )));
         }
-        if gains && reminders > i64::from(self.reminders) {
+        if gained > 0 && reminders + i64::try_from(gained).unwrap_or(i64::MAX) > i64::from(self.reminders) {
             return Err(WriteError::QuotaExceeded(format!(
                 "one user may have at most {} reminders across their open tasks; remove some first",
                 self.reminders
@@ -60,7 +61,7 @@ impl Holdings {
     }
 }
 
-/// What `user` holds now, as the write in `tx` left it: (open tasks, their reminders).
+/// What `user` holds before the write in `tx`: (open tasks, their reminders).
 async fn held(tx: &mut dyn Exec, user: &UserId) -> anyhow::Result<(i64, i64)> {
     let sql = "SELECT open_tasks, reminders FROM user_holdings WHERE user_id = $1";
     let binds = [Bind::Text(user.as_str().to_owned())];

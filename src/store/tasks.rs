@@ -70,8 +70,8 @@ impl Store {
                     }
                 }
                 let task = Task::new(user.clone(), content, crate::time::now());
-                insert_task(tx, &task).await?;
                 holdings.admit(tx, &user, None, &task).await?;
+                insert_task(tx, &task).await?;
                 replace_tags(tx, &task, false).await?;
                 if let Some(request) = &idempotency {
                     idempotency::complete(tx, &user, request, &render(&task)).await?;
@@ -129,8 +129,8 @@ impl Store {
                 };
                 next.version = current.version + 1;
                 next.updated_at = now.max(current.updated_at);
-                update_task(tx, &next, current.version).await?;
                 holdings.admit(tx, &user, Some(&current), &next).await?;
+                update_task(tx, &next, current.version).await?;
                 if next.content.tags != current.content.tags {
                     replace_tags(tx, &next, true).await?;
                 }
