@@ -11,6 +11,8 @@
 //!   bench broker   --brokers B --events N --size S --batch B --in-flight W [--headers H]
 //!                  [--property k=v]
 //!                                     an rdkafka producer alone: the broker's own share
+//!   bench broker-hop --brokers B --rate R --seconds S [--fetch-wait-ms W]
+//!                                     the broker's share of e2e: send → ack, send → read
 //!   bench ramp     --url U --token T [--token T2 …] --capacity C --database-url D [--server-pid P]
 //!                                     open-loop creates stepped to 3× capacity, drain, SIGTERM
 //!   bench drain    --database-url D   time for the outbox and the audit role to catch up
@@ -21,6 +23,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod hop;
 mod open_loop;
 mod ramp;
 mod relay;
@@ -142,6 +145,16 @@ enum Bench {
         batch_size: i64,
     },
     /// An rdkafka producer alone on the broker: its own share of the relay's time.
+    BrokerHop {
+        #[arg(long)]
+        brokers: String,
+        #[arg(long, default_value_t = 1_000)]
+        rate: u32,
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+        #[arg(long, default_value_t = 10)]
+        fetch_wait_ms: u32,
+    },
     Broker {
         #[arg(long)]
         brokers: String,
@@ -240,6 +253,12 @@ async fn main() -> anyhow::Result<()> {
             headers,
             property,
         } => relay::broker(&brokers, events, size, (batch, in_flight), (headers, &property)).await?,
+        Bench::BrokerHop {
+            brokers,
+            rate,
+            seconds,
+            fetch_wait_ms,
+        } => hop::broker_hop(&brokers, rate, seconds, fetch_wait_ms).await?,
     }
     Ok(())
 }
@@ -248,18 +267,7 @@ async fn search(url: &str, token: &str, tasks: u32, seconds: u32) -> anyhow::Res
     let client = reqwest::Client::new();
     let seeding = Instant::now();
     let bodies: Vec<_> = (0..u64::from(tasks)).map(body).collect();
-    for chunk in bodies.chunks(200) {
-        let sends = chunk.iter().map(|b| {
-            client
-                .post(format!("{url}/api/v1/tasks"))
-                .bearer_auth(token)
-                .json(b)
-                .send()
-        });
-        for response in futures_util::future::join_all(sends).await {
-            anyhow::ensure!(response?.status().as_u16() == 201, "seeding failed");
-        }
-    }
+    seed(&client, url, token, &bodies).await?;
     println!("seeded {tasks} tasks in {:.1}s", seeding.elapsed().as_secs_f64());
     let mut latencies = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(u64::from(seconds));
@@ -535,22 +543,21 @@ async fn reminders_bench(database_url: &str, total: u32, window_secs: u32) -> an
     Ok(())
 }
 
-/// Creates `tasks` daily tasks, completes them at `rate` per second, and measures the time
-/// from each completion's 2xx to its next occurrence's commit, and the throughput.
-async fn recurrence_bench(url: &str, token: &str, database_url: &str, tasks: u32, rate: u32) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
-    let mut ids = Vec::with_capacity(tasks as usize);
-    let body = json!({"title": "daily", "due_at": "2030-01-01T09:00:00Z", "recurrence": "FREQ=DAILY"});
-    // Seeded 32 at a time: more writes in flight than the server's write queue holds are
-    // answered 503, and a task that was not created cannot be completed.
-    const SEEDING: u32 = 32;
-    for chunk in 0..tasks.div_ceil(SEEDING) {
-        let n = SEEDING.min(tasks - chunk * SEEDING);
-        let sends = (0..n).map(|_| {
+/// Creates a task of each body, 32 at a time (more writes in flight than the server's write
+/// queue holds are answered 503); fails on any refusal. Returns the ids in order.
+async fn seed(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    bodies: &[serde_json::Value],
+) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::with_capacity(bodies.len());
+    for chunk in bodies.chunks(32) {
+        let sends = chunk.iter().map(|body| {
             client
                 .post(format!("{url}/api/v1/tasks"))
                 .bearer_auth(token)
-                .json(&body)
+                .json(body)
                 .send()
         });
         for response in futures_util::future::join_all(sends).await {
@@ -560,6 +567,15 @@ async fn recurrence_bench(url: &str, token: &str, database_url: &str, tasks: u32
             ids.push(task["id"].as_str().unwrap_or_default().to_owned());
         }
     }
+    Ok(ids)
+}
+
+/// Creates `tasks` daily tasks, completes them at `rate` per second, and measures the time
+/// from each completion's 2xx to its next occurrence's commit, and the throughput.
+async fn recurrence_bench(url: &str, token: &str, database_url: &str, tasks: u32, rate: u32) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
+    let body = json!({"title": "daily", "due_at": "2030-01-01T09:00:00Z", "recurrence": "FREQ=DAILY"});
+    let ids = seed(&client, url, token, &vec![body; tasks as usize]).await?;
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
     let start = Instant::now();
     let mut handles = Vec::new();
