@@ -187,8 +187,17 @@ impl SqliteSync {
 }
 
 async fn pool(url: &str, backend: Backend, max_connections: u32, sync: SqliteSync) -> anyhow::Result<AnyPool> {
+    // PostgreSQL's connections are opened at start and kept: opening them (a server process
+    // each, its statements prepared anew) under a burst stalled the first writes for most of
+    // a second (BENCHMARKS.md); opening half at start still stalled for half a second.
+    let (min_connections, idle_timeout) = match backend {
+        Backend::Postgres => (max_connections, None),
+        Backend::Sqlite => (0, Some(Duration::from_secs(600))),
+    };
     AnyPoolOptions::new()
         .max_connections(max_connections)
+        .min_connections(min_connections)
+        .idle_timeout(idle_timeout)
         .acquire_timeout(Duration::from_secs(5))
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
