@@ -144,7 +144,7 @@ enum Bench {
         #[arg(long, default_value_t = 1_000)]
         batch_size: i64,
     },
-    /// An rdkafka producer alone on the broker: its own share of the relay's time.
+    /// The broker alone at a fixed rate: its share of the end-to-end latency.
     BrokerHop {
         #[arg(long)]
         brokers: String,
@@ -155,6 +155,7 @@ enum Bench {
         #[arg(long, default_value_t = 10)]
         fetch_wait_ms: u32,
     },
+    /// An rdkafka producer alone on the broker: its own share of the relay's time.
     Broker {
         #[arg(long)]
         brokers: String,
