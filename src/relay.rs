@@ -8,8 +8,10 @@
 //! smaller id may commit later), and hands them to one idempotent producer (acks=all, which
 //! keeps per-partition order across retries) one after the other, batch after batch. So
 //! each task's rows reach the producer in id order, and its key's partition keeps them so.
-//! Up to `in_flight` batches are out at once (one by default); they are marked delivered
-//! oldest first, one statement per batch, and only the rows before the first failure. A
+//! Up to `batch_size × in_flight` rows are out at once, in batches: while the oldest batch
+//! waits for the broker, each commit's wake-up reads the rows committed since (passing over
+//! those in flight) and hands them on behind it. Batches are marked delivered oldest first,
+//! one statement per batch, and only the rows before the first failure. A
 //! failed row and everything after it (the rest of its batch and every later batch in
 //! flight, dropped unmarked) are read and sent again: a consumer may see a duplicate
 //! (absorbed by its inbox) but never a later version first. Batches in flight are thus one
@@ -17,6 +19,8 @@
 //! worst it repeats records the new holder also sends: duplicates, not loss.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
@@ -37,10 +41,11 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 pub struct RelaySettings {
     /// Rows read and handed to the producer at once.
     pub batch_size: i64,
-    /// Batches handed to the producer and not yet acknowledged, at most: the next batches
-    /// are read and enqueued while the broker works on the oldest. 1 by default: on Tansu
-    /// 0.6.0 (the local broker) more records outstanding made both the relay and an rdkafka
-    /// producer alone slower (BENCHMARKS.md, "Relay and consumer batches").
+    /// Rows handed to the producer and not yet acknowledged, at most, in batches' worth
+    /// (`batch_size × in_flight`): rows committed while a batch is out are read and enqueued
+    /// behind it up to that bound. 1 by default: on Tansu 0.6.0 (the local broker) more
+    /// records outstanding made both the relay and an rdkafka producer alone slower
+    /// (BENCHMARKS.md, "Relay and consumer batches").
     pub in_flight: usize,
     /// Delivered rows are kept this long for inspection, then deleted.
     pub keep_delivered: TimeDelta,
@@ -106,7 +111,7 @@ impl Relay {
         let mut window = VecDeque::new();
         tracing::info!(holder = %self.holder, "relay started");
         while !shutdown.is_cancelled() {
-            match self.step(&mut window, &mut renewed).await {
+            match self.step(&mut window, &mut renewed, &wake).await {
                 Ok(Step::Published) => backoff = Duration::from_millis(100),
                 Ok(Step::Idle) => wait(&wake, Duration::from_secs(1), &shutdown).await,
                 Ok(Step::NotLeader) => wait(&Notify::new(), Duration::from_secs(2), &shutdown).await,
@@ -170,39 +175,54 @@ impl Relay {
     /// `window` holds the batches handed to the producer and not yet marked, oldest first;
     /// it is emptied whenever the relay stops being sure of what follows (an error, a lost
     /// lease), so those rows are read and sent again.
-    async fn step(&self, window: &mut VecDeque<InFlight>, renewed: &mut Option<Instant>) -> anyhow::Result<Step> {
+    async fn step(
+        &self,
+        window: &mut VecDeque<InFlight>,
+        renewed: &mut Option<Instant>,
+        wake: &Notify,
+    ) -> anyhow::Result<Step> {
         if !self.renew_if_due(renewed).await? {
             window.clear();
             return Ok(Step::NotLeader);
         }
         self.fill(window).await?;
-        let Some(oldest) = window.pop_front() else {
+        if window.is_empty() {
             return Ok(Step::Idle);
-        };
-        let Some(results) = self.acknowledged_leased(oldest.sending, renewed).await? else {
+        }
+        let Some(results) = self.oldest_acknowledged(window, renewed, wake).await? else {
             window.clear();
             return Ok(Step::NotLeader);
         };
+        let oldest = window
+            .pop_front()
+            .expect("the window holds the batch just acknowledged");
         self.settle(&oldest.rows, &results).await?;
         Ok(Step::Published)
     }
 
     /// Reads pending rows past those in flight and hands them to the producer, batch after
-    /// batch, until `in_flight` batches are out or nothing is pending.
+    /// batch, until `batch_size × in_flight` rows are out or nothing is pending.
     async fn fill(&self, window: &mut VecDeque<InFlight>) -> anyhow::Result<()> {
-        while window.len() < self.settings.in_flight.max(1) {
+        let bound = self.settings.batch_size.max(1) * i64::try_from(self.settings.in_flight.max(1)).unwrap_or(1);
+        loop {
             let sent: Vec<i64> = window
                 .iter()
                 .flat_map(|batch| batch.rows.iter().map(|row| row.id))
                 .collect();
-            let rows = self.store.pending_outbox(self.settings.batch_size, &sent).await?;
-            if rows.is_empty() {
-                break;
+            let room = (bound - i64::try_from(sent.len()).unwrap_or(i64::MAX)).min(self.settings.batch_size.max(1));
+            if room <= 0 {
+                return Ok(());
             }
-            let sending = self.enqueue(&rows).await;
-            window.push_back(InFlight { rows, sending });
+            let rows = self.store.pending_outbox(room, &sent).await?;
+            let last = i64::try_from(rows.len()).unwrap_or(0) < room;
+            if !rows.is_empty() {
+                let acknowledged = Box::pin(self.enqueue(&rows).await.acknowledged());
+                window.push_back(InFlight { rows, acknowledged });
+            }
+            if last {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 
     /// Marks a batch's acknowledged rows delivered (one statement), in order until the first
@@ -232,27 +252,34 @@ impl Relay {
         Ok(())
     }
 
-    /// Waits for a batch's acknowledgements while renewing the lease, so a batch that takes
-    /// long (the broker slow or away, up to the delivery timeout) is never published by two
-    /// relays at once. `None` when the lease was lost meanwhile: nothing more is marked, the
+    /// Waits for the oldest batch's acknowledgements while renewing the lease, so a batch
+    /// that takes long (the broker slow or away, up to the delivery timeout) is never
+    /// published by two relays at once; meanwhile each commit's wake-up hands the rows
+    /// committed since to the producer behind it (they need not wait for this batch to be
+    /// acknowledged and marked). `None` when the lease was lost: nothing more is marked, the
     /// new holder sends the rows again (records of this relay still in flight can only be
     /// duplicates, which the consumers' inboxes absorb).
-    async fn acknowledged_leased(
+    async fn oldest_acknowledged(
         &self,
-        sending: Sending,
+        window: &mut VecDeque<InFlight>,
         renewed: &mut Option<Instant>,
+        wake: &Notify,
     ) -> anyhow::Result<Option<Vec<Result<(), Refusal>>>> {
-        let acknowledged = sending.acknowledged();
-        tokio::pin!(acknowledged);
         loop {
             let renew_in = renewed.map_or(Duration::ZERO, |at| RENEW_EVERY.saturating_sub(at.elapsed()));
-            tokio::select! {
-                results = &mut acknowledged => return Ok(Some(results)),
-                () = tokio::time::sleep(renew_in) => {
+            let oldest = window.front_mut().expect("a batch in flight");
+            let woke = tokio::select! {
+                results = &mut oldest.acknowledged => return Ok(Some(results)),
+                () = tokio::time::sleep(renew_in) => Woke::Renew,
+                () = wake.notified() => Woke::Committed,
+            };
+            match woke {
+                Woke::Renew => {
                     if !self.renew_if_due(renewed).await? {
                         return Ok(None);
                     }
                 }
+                Woke::Committed => self.fill(window).await?,
             }
         }
     }
@@ -289,7 +316,16 @@ pub fn records<'a>(rows: &'a [OutboxRow], names: &'a [String]) -> Vec<Outgoing<'
 /// A batch handed to the producer, its rows in id order.
 struct InFlight {
     rows: Vec<OutboxRow>,
-    sending: Sending,
+    /// Result `i` is row `i`'s.
+    acknowledged: Acknowledgements,
+}
+
+type Acknowledgements = Pin<Box<dyn Future<Output = Vec<Result<(), Refusal>>> + Send>>;
+
+/// What ended a wait for the oldest batch other than its acknowledgements.
+enum Woke {
+    Renew,
+    Committed,
 }
 
 /// Counts the rows marked delivered, by topic (`delivered` is in row order, ids ascending).

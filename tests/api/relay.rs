@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use sqlx::Connection;
 use taskstream::bus::{topics, Kafka, Publisher};
+use taskstream::domain::{TaskTitle, UserId};
 use taskstream::events::Event;
 use taskstream::relay::{Relay, RelaySettings};
-use taskstream::store::Store;
+use taskstream::store::{Holdings, Store};
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{fresh_database, spawn_app, WAIT};
+use crate::helpers::{fresh_database, spawn_app, TestApp, WAIT};
 use crate::kafka_client::consume_validated;
 
 const USER: &str = "rhea";
@@ -106,33 +107,94 @@ async fn batches_in_flight_publish_every_event_once_in_each_tasks_order() {
     let written = store.outbox_backlog().await.expect("backlog");
     assert_eq!(written, 32, "4 creates and 28 updates wait in the outbox");
 
-    let kafka = Kafka::new(app.kafka.clone());
-    topics::ensure(&kafka).await.expect("topics");
-    let mut settings = RelaySettings::for_kafka(kafka.settings());
-    settings.batch_size = 3;
-    settings.in_flight = 4;
-    let relay = Relay::new(
-        store.clone(),
-        kafka.clone(),
-        Publisher::new(&kafka).expect("producer"),
-        settings,
-    );
-    let stop = CancellationToken::new();
-    let running = tokio::spawn(relay.run(stop.clone()));
-    let deadline = Instant::now() + WAIT;
-    while store.outbox_backlog().await.expect("backlog") > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the relay did not publish the outbox within {WAIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    stop.cancel();
-    running
-        .await
-        .expect("the relay's task")
-        .expect("the relay stops cleanly");
+    let relay = RunningRelay::start(&app, &store, (3, 4)).await;
+    relay.drain_and_stop(&store).await;
+    assert_published_once_in_order(&app, &ids, 8);
+}
 
+/// The relay running while the writes commit (through its own store, so each commit wakes
+/// it while a batch is out): the rows committed meanwhile are read and sent behind the
+/// batches in flight, still each event once and each task's events in version order.
+#[tokio::test]
+async fn rows_committed_while_batches_are_out_publish_once_in_each_tasks_order() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for t in 0..4 {
+        let task = app.create_task(USER, &json!({ "title": format!("t{t} v1") })).await;
+        ids.push(task["id"].as_str().expect("id").to_owned());
+    }
+    let store = Store::connect(&app.database_url, 2).await.expect("connect");
+    // Batches of 2 with room for 16 rows out: a round's 4 rows fit behind those in flight.
+    let relay = RunningRelay::start(&app, &store, (2, 8)).await;
+    let user = UserId::parse(USER).expect("user");
+    for v in 2..=12 {
+        // The four tasks' versions commit side by side, while earlier ones are out.
+        let writes = ids.iter().enumerate().map(|(t, id)| {
+            let (store, user) = (store.clone(), user.clone());
+            let id = uuid::Uuid::parse_str(id).expect("uuid");
+            async move {
+                store
+                    .change_task(&user, id, None, Holdings::UNBOUNDED, move |current, _| {
+                        let mut next = current.clone();
+                        next.content.title = TaskTitle::parse(&format!("t{t} v{v}")).expect("title");
+                        Ok(Some(next))
+                    })
+                    .await
+                    .expect("change the task")
+            }
+        });
+        futures_util::future::join_all(writes).await;
+    }
+    relay.drain_and_stop(&store).await;
+    assert_published_once_in_order(&app, &ids, 12);
+}
+
+/// A relay of its own on `store`, with batches of `batch` rows and `in_flight` batches' worth
+/// of rows out at most.
+struct RunningRelay {
+    stop: CancellationToken,
+    running: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningRelay {
+    async fn start(app: &TestApp, store: &Store, (batch, in_flight): (i64, usize)) -> Self {
+        let kafka = Kafka::new(app.kafka.clone());
+        topics::ensure(&kafka).await.expect("topics");
+        let mut settings = RelaySettings::for_kafka(kafka.settings());
+        settings.batch_size = batch;
+        settings.in_flight = in_flight;
+        let relay = Relay::new(
+            store.clone(),
+            kafka.clone(),
+            Publisher::new(&kafka).expect("producer"),
+            settings,
+        );
+        let stop = CancellationToken::new();
+        let running = tokio::spawn(relay.run(stop.clone()));
+        Self { stop, running }
+    }
+
+    /// Waits until the outbox is published, then stops the relay.
+    async fn drain_and_stop(self, store: &Store) {
+        let deadline = Instant::now() + WAIT;
+        while store.outbox_backlog().await.expect("backlog") > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the relay did not publish the outbox within {WAIT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.stop.cancel();
+        self.running
+            .await
+            .expect("the relay's task")
+            .expect("the relay stops cleanly");
+    }
+}
+
+/// Every event of the tasks `ids` (versions 1 to `versions` each) is on the broker once, and
+/// each task's in version order.
+fn assert_published_once_in_order(app: &TestApp, ids: &[String], versions: i64) {
     let records = consume_validated(&app.kafka.brokers, &[app.topic("task-events")]);
     let events: Vec<Event> = records
         .iter()
@@ -142,17 +204,18 @@ async fn batches_in_flight_publish_every_event_once_in_each_tasks_order() {
     for event in &events {
         *seen.entry(event.header.event_id).or_insert(0) += 1;
     }
-    assert_eq!(seen.len(), 32, "every event published");
+    let expected = ids.len() * usize::try_from(versions).expect("versions");
+    assert_eq!(seen.len(), expected, "every event published");
     assert!(seen.values().all(|&n| n == 1), "no event published twice: {seen:?}");
-    for id in &ids {
-        let versions: Vec<i64> = events
+    for id in ids {
+        let published: Vec<i64> = events
             .iter()
             .filter(|event| event.header.task_id.to_string() == *id)
             .map(|event| event.header.task_version)
             .collect();
         assert_eq!(
-            versions,
-            (1..=8).collect::<Vec<_>>(),
+            published,
+            (1..=versions).collect::<Vec<_>>(),
             "task {id}'s events in version order"
         );
     }
