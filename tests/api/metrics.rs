@@ -348,19 +348,18 @@ async fn pipeline_metrics_follow_the_outbox_the_consumers_the_reminders_and_the_
 }
 
 /// `taskstream status --json` against the app's database and topics: exit code and report.
-fn status_command(app: &TestApp, args: &[&str]) -> (Option<i32>, Value) {
-    let output = crate::process::run_bounded(
-        std::process::Command::new(env!("CARGO_BIN_EXE_taskstream"))
-            .args(["status", "--json"])
-            .args(args)
-            .env("DATABASE_URL", &app.database_url)
-            .env("KAFKA_BOOTSTRAP_SERVERS", &app.kafka.brokers)
-            .env("TASKSTREAM_TOPIC_PREFIX", &app.kafka.topic_prefix)
-            .env("TASKSTREAM_LOG", "error,rdkafka=off,librdkafka=off"),
-        b"",
-        Duration::from_secs(120),
-        "taskstream status",
-    );
+/// Run off the test's thread, so the app keeps running meanwhile.
+async fn status_command(app: &TestApp, args: &[&str]) -> (Option<i32>, Value) {
+    let mut status = std::process::Command::new(env!("CARGO_BIN_EXE_taskstream"));
+    status
+        .args(["status", "--json"])
+        .args(args)
+        .env("DATABASE_URL", &app.database_url)
+        .env("KAFKA_BOOTSTRAP_SERVERS", &app.kafka.brokers)
+        .env("TASKSTREAM_TOPIC_PREFIX", &app.kafka.topic_prefix)
+        .env("TASKSTREAM_LOG", "error,rdkafka=off,librdkafka=off");
+    let output =
+        crate::process::run_bounded_async(status, Vec::new(), Duration::from_secs(120), "taskstream status").await;
     let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
     (output.status.code(), report)
 }
@@ -402,7 +401,7 @@ async fn status_reports_each_role_and_exits_2_while_a_role_falls_behind() {
     assert_eq!(app.action(USER, &id, "complete").await.status(), StatusCode::OK);
     app.wait_for_history(USER, &id, 2).await;
     let (code, report) = wait_for("status to see the series.advance nobody reads", WAIT, || async {
-        let (code, report) = status_command(&app, &["--max-lag", "0"]);
+        let (code, report) = status_command(&app, &["--max-lag", "0"]).await;
         let audit = role(&report, "audit");
         let caught_up = audit["lag"] == 0 && audit["last_applied_at"].is_string() && audit["ready"] == true;
         if caught_up && role(&report, "recurrence")["lag"] == 1 {
@@ -431,7 +430,7 @@ async fn status_reports_each_role_and_exits_2_while_a_role_falls_behind() {
     let task = full.create_task(USER, &json!({"title": "Everyone"})).await;
     full.wait_for_history(USER, task["id"].as_str().expect("id"), 1).await;
     let report = wait_for("status to report every role healthy", WAIT, || async {
-        match status_command(&full, &[]) {
+        match status_command(&full, &[]).await {
             // Offsets are committed every second: wait for the commit, not only the effect.
             (Some(0), report)
                 if report["roles"]

@@ -85,8 +85,23 @@ pub fn die_with_parent(command: &mut Command) {
     }
 }
 
+/// [`run_bounded`] on a blocking thread, for a test whose app runs in the test's own runtime.
+/// That runtime has one thread: waiting on it freezes the app under test, with whatever
+/// transaction it had open, and a command that needs the app's database (an operator's
+/// CLI) then waits out its busy timeout and fails with "database is locked".
+pub async fn run_bounded_async(mut command: Command, input: Vec<u8>, limit: Duration, what: &str) -> Output {
+    let what = what.to_owned();
+    match tokio::task::spawn_blocking(move || run_bounded(&mut command, &input, limit, &what)).await {
+        Ok(output) => output,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(error) => panic!("the wait for a command stopped: {error}"),
+    }
+}
+
 /// Runs `command` to completion with `input` on its stdin, failing the test (and killing it)
 /// if it takes longer than `limit`.
+/// Blocks the calling thread: in an async test with an app running, use
+/// [`run_bounded_async`].
 pub fn run_bounded(command: &mut Command, input: &[u8], limit: Duration, what: &str) -> Output {
     command
         .stdin(Stdio::piped())

@@ -284,15 +284,13 @@ async fn a_failing_webhook_is_retried_then_recorded_failed_and_retried_by_the_op
     // The receiver is mended; the operator retries the delivery.
     receiver.status.store(200, Ordering::SeqCst);
     let reminder = format!("{id}:0:{}", states[0]["fire_at"].as_str().expect("fire_at"));
-    let output = crate::process::run_bounded(
-        std::process::Command::new(env!("CARGO_BIN_EXE_taskstream"))
-            .args(["deliveries", "retry", "--reminder", &reminder])
-            .env("DATABASE_URL", &app.database_url)
-            .env("TASKSTREAM_LOG", "error"),
-        b"",
-        WAIT,
-        "taskstream deliveries retry",
-    );
+    let mut retry = std::process::Command::new(env!("CARGO_BIN_EXE_taskstream"));
+    retry
+        .args(["deliveries", "retry", "--reminder", &reminder])
+        .env("DATABASE_URL", &app.database_url)
+        .env("TASKSTREAM_LOG", "error");
+    // Off the test's thread: the app must keep running (and finish its transactions) meanwhile.
+    let output = crate::process::run_bounded_async(retry, Vec::new(), WAIT, "taskstream deliveries retry").await;
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success() && said.contains("1 failed delivery"), "{said}");
     assert_eq!(wait_for_state(&app, id, "delivered").await[0]["state"], "delivered");
