@@ -571,12 +571,34 @@ async fn seed(
     Ok(ids)
 }
 
+/// Waits (up to 120 s) until every outbox row is published and every task event audited, so
+/// a measurement does not start behind its own seeding's backlog.
+async fn settled(pool: &sqlx::AnyPool) -> anyhow::Result<()> {
+    let sql = "SELECT (SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND quarantined_at IS NULL), \
+               (SELECT COUNT(*) FROM outbox WHERE topic = 'task-events' AND quarantined_at IS NULL) \
+               - (SELECT COUNT(*) FROM audit_log)";
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (undelivered, unaudited): (i64, i64) = sqlx::query_as(sql).fetch_one(pool).await?;
+        if undelivered == 0 && unaudited <= 0 {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the seeding's events not settled in 120 s: {undelivered} unpublished, {unaudited} not audited"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Creates `tasks` daily tasks, completes them at `rate` per second, and measures the time
 /// from each completion's 2xx to its next occurrence's commit, and the throughput.
 async fn recurrence_bench(url: &str, token: &str, database_url: &str, tasks: u32, rate: u32) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
     let body = json!({"title": "daily", "due_at": "2030-01-01T09:00:00Z", "recurrence": "FREQ=DAILY"});
     let ids = seed(&client, url, token, &vec![body; tasks as usize]).await?;
+    let pool = sqlx::AnyPool::connect(database_url).await?;
+    settled(&pool).await?;
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
     let start = Instant::now();
     let mut handles = Vec::new();
@@ -613,7 +635,6 @@ async fn recurrence_bench(url: &str, token: &str, database_url: &str, tasks: u32
         .map(|(_, at)| *at)
         .min()
         .unwrap_or_else(chrono::Utc::now);
-    let pool = sqlx::AnyPool::connect(database_url).await?;
     let deadline = Instant::now() + Duration::from_secs(120);
     let sql = "SELECT series_id, created_at FROM tasks WHERE occurrence_index = 2";
     // Only this run's series: an earlier run on the same database has next occurrences too.
