@@ -73,6 +73,10 @@ enum Bench {
         tasks: u32,
         #[arg(long, default_value_t = 500)]
         rate: u32,
+        /// A burst instead: every completion sent as fast as the API answers, at most this
+        /// many outstanding (closed loop; --rate is then ignored).
+        #[arg(long)]
+        in_flight: Option<usize>,
     },
     Http {
         #[arg(long)]
@@ -215,8 +219,10 @@ async fn main() -> anyhow::Result<()> {
             database_url,
             tasks,
             rate,
+            in_flight,
         } => {
-            recurrence_bench(&url, &token, &database_url, tasks, rate).await?;
+            let pace = in_flight.map_or(Pace::Rate(rate), Pace::InFlight);
+            recurrence_bench(&url, &token, &database_url, tasks, pace).await?;
         }
         Bench::Ramp(args) => ramp::ramp(args).await?,
         Bench::Drain(args) => ramp::drain(args).await?,
@@ -593,19 +599,43 @@ async fn settled(pool: &sqlx::AnyPool) -> anyhow::Result<()> {
 
 /// Creates `tasks` daily tasks, completes them at `rate` per second, and measures the time
 /// from each completion's 2xx to its next occurrence's commit, and the throughput.
-async fn recurrence_bench(url: &str, token: &str, database_url: &str, tasks: u32, rate: u32) -> anyhow::Result<()> {
+/// How completions are offered: open loop at a fixed rate, or a closed-loop burst.
+#[derive(Clone, Copy)]
+enum Pace {
+    Rate(u32),
+    InFlight(usize),
+}
+
+impl std::fmt::Display for Pace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Rate(rate) => write!(f, "at {rate}/s"),
+            Self::InFlight(n) => write!(f, "as a burst ({n} in flight)"),
+        }
+    }
+}
+
+async fn recurrence_bench(url: &str, token: &str, database_url: &str, tasks: u32, pace: Pace) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
     let body = json!({"title": "daily", "due_at": "2030-01-01T09:00:00Z", "recurrence": "FREQ=DAILY"});
     let ids = seed(&client, url, token, &vec![body; tasks as usize]).await?;
     let pool = sqlx::AnyPool::connect(database_url).await?;
     settled(&pool).await?;
-    let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
     let start = Instant::now();
+    let permits = match pace {
+        Pace::InFlight(n) => Arc::new(tokio::sync::Semaphore::new(n.max(1))),
+        Pace::Rate(_) => Arc::new(tokio::sync::Semaphore::new(tokio::sync::Semaphore::MAX_PERMITS)),
+    };
     let mut handles = Vec::new();
     for (i, id) in ids.iter().enumerate() {
-        tokio::time::sleep_until((start + interval.mul_f64(i as f64)).into()).await;
+        if let Pace::Rate(rate) = pace {
+            let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+            tokio::time::sleep_until((start + interval.mul_f64(i as f64)).into()).await;
+        }
+        let permit = permits.clone().acquire_owned().await?;
         let (client, url, token, id) = (client.clone(), url.to_owned(), token.to_owned(), id.clone());
         handles.push(tokio::spawn(async move {
+            let _permit = permit;
             let response = client
                 .post(format!("{url}/api/v1/tasks/{id}/complete"))
                 .bearer_auth(token)
@@ -630,6 +660,7 @@ async fn recurrence_bench(url: &str, token: &str, database_url: &str, tasks: u32
     if !refused.is_empty() {
         println!("recurrence: completions not accepted: {refused:?}");
     }
+    let sent_in = start.elapsed().as_secs_f64();
     let first = completed
         .iter()
         .map(|(_, at)| *at)
@@ -659,8 +690,9 @@ async fn recurrence_bench(url: &str, token: &str, database_url: &str, tasks: u32
     let last = created.values().max().copied().unwrap_or(first);
     let span = (last - first).num_milliseconds().max(1) as f64 / 1000.0;
     println!(
-        "recurrence: {} completions at {rate}/s, {} next occurrences; completion 2xx → next committed {}; processed {:.0}/s",
+        "recurrence: {} completions {pace} (answered in {sent_in:.1} s, {:.0}/s), {} next occurrences; completion 2xx → next committed {}; processed {:.0}/s",
         completed.len(),
+        completed.len() as f64 / sent_in.max(0.001),
         created.len(),
         percentiles(&latencies),
         created.len() as f64 / span
