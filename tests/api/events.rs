@@ -83,7 +83,7 @@ async fn every_endpoint_publishes_its_events_in_version_order_and_valid() {
         .iter()
         .map(|t| app.topic(t))
         .collect();
-    let records = consume_validated(broker::brokers(), &topics);
+    let records = consume_validated(broker::brokers(), &topics).await;
     assert_eq!(
         sequence(&records, &topics[0], &id),
         pairs(&[
@@ -177,7 +177,7 @@ async fn duplicates_change_nothing_and_poison_goes_to_the_dlq_with_provenance() 
     assert_eq!(app.wait_for_history(USER, &id, 1).await.len(), 1);
 
     let events = app.topic("task-events");
-    let records = consume_validated(broker::brokers(), std::slice::from_ref(&events));
+    let records = consume_validated(broker::brokers(), std::slice::from_ref(&events)).await;
     let created = copy_of(&records, &events, &id);
     let mut wrong_schema: Value = serde_json::from_str(&created.value).expect("json");
     wrong_schema["data"]["task"]["title"] = json!(42);
@@ -194,7 +194,7 @@ async fn duplicates_change_nothing_and_poison_goes_to_the_dlq_with_provenance() 
         poison(&events, &id, newer.to_string()),
         poison(&events, &id, format!("{{\"pad\":\"{}\"}}", "x".repeat(500_000))),
     ];
-    produce(broker::brokers(), &inject);
+    produce(broker::brokers(), &inject).await;
 
     // The consumer keeps going past the poison: a later change is applied.
     assert_eq!(
@@ -234,7 +234,7 @@ async fn poison_among_good_records_costs_them_nothing() {
     let id = task["id"].as_str().expect("id").to_owned();
     assert_eq!(app.wait_for_history(USER, &id, 1).await.len(), 1);
     let events = app.topic("task-events");
-    let records = consume_validated(broker::brokers(), std::slice::from_ref(&events));
+    let records = consume_validated(broker::brokers(), std::slice::from_ref(&events)).await;
     let created: Value = serde_json::from_str(&copy_of(&records, &events, &id).value).expect("json");
     // Valid task.completed events of later versions, as a replay or a second writer could
     // bring them; produced in one go with poison between them, so the consumer takes them
@@ -263,7 +263,7 @@ async fn poison_among_good_records_costs_them_nothing() {
         poison(&events, &id, wrong_schema.to_string()),
         good(5),
     ];
-    produce(broker::brokers(), &inject);
+    produce(broker::brokers(), &inject).await;
 
     let history = app.wait_for_history(USER, &id, 5).await;
     let versions: Vec<i64> = history.iter().filter_map(|h| h["task_version"].as_i64()).collect();
@@ -301,7 +301,7 @@ async fn a_replayed_record_is_applied_once() {
     let id = task["id"].as_str().expect("id").to_owned();
     assert_eq!(app.wait_for_history(USER, &id, 1).await.len(), 1);
     let events = app.topic("task-events");
-    let records = consume_validated(broker::brokers(), std::slice::from_ref(&events));
+    let records = consume_validated(broker::brokers(), std::slice::from_ref(&events)).await;
 
     // A valid task.completed for this task, parked earlier (say its handler's database was
     // away): a replay must bring it back and the audit role apply it once.
@@ -326,7 +326,8 @@ async fn a_replayed_record_is_applied_once() {
             value: completed.to_string(),
             headers,
         }],
-    );
+    )
+    .await;
 
     let kafka = Kafka::new(app.kafka.clone());
     let parked = wait_for_parked(&kafka, 1).await;

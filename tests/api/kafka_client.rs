@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::process::run_bounded;
+use crate::process::run_bounded_async;
 
 /// The client's own waits are bounded (metadata 10 s, 30 s per partition); this is the
 /// outer bound should it hang anyway.
@@ -63,23 +63,21 @@ fn script() -> String {
 
 /// Every record of `topics`, each value validated against schemas/ (the script fails the
 /// test on any violation).
-pub fn consume_validated(brokers: &str, topics: &[String]) -> Vec<Record> {
+pub async fn consume_validated(brokers: &str, topics: &[String]) -> Vec<Record> {
     let schemas = format!("{}/schemas", env!("CARGO_MANIFEST_DIR"));
-    let output = run_bounded(
-        Command::new(python()).args([
-            &script(),
-            "consume",
-            "--brokers",
-            brokers,
-            "--topics",
-            &topics.join(","),
-            "--schemas",
-            &schemas,
-        ]),
-        b"",
-        CLIENT_LIMIT,
-        "the independent consumer",
-    );
+    let mut consume = Command::new(python());
+    consume.args([
+        &script(),
+        "consume",
+        "--brokers",
+        brokers,
+        "--topics",
+        &topics.join(","),
+        "--schemas",
+        &schemas,
+    ]);
+    // Off the test's thread: an app under test keeps running meanwhile.
+    let output = run_bounded_async(consume, Vec::new(), CLIENT_LIMIT, "the independent consumer").await;
     assert!(
         output.status.success(),
         "independent client failed: {}",
@@ -92,17 +90,14 @@ pub fn consume_validated(brokers: &str, topics: &[String]) -> Vec<Record> {
 }
 
 /// Produces `records` in order through the independent client.
-pub fn produce(brokers: &str, records: &[Outgoing]) {
+pub async fn produce(brokers: &str, records: &[Outgoing]) {
     let mut input = Vec::new();
     for record in records {
         writeln!(input, "{}", serde_json::to_string(record).expect("json")).expect("write");
     }
-    let output = run_bounded(
-        Command::new(python()).args([&script(), "produce", "--brokers", brokers]),
-        &input,
-        CLIENT_LIMIT,
-        "the independent producer",
-    );
+    let mut produce = Command::new(python());
+    produce.args([&script(), "produce", "--brokers", brokers]);
+    let output = run_bounded_async(produce, input, CLIENT_LIMIT, "the independent producer").await;
     assert!(
         output.status.success(),
         "independent producer failed: {}",

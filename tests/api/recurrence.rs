@@ -128,7 +128,7 @@ async fn duplicates_replays_and_a_second_completion_never_make_a_second_copy() {
     // The same advance record injected twice more by an independent client.
     let topic = app.topic("task-recurrence");
     let records = wait_for("two series.advance records", WAIT, || async {
-        let records = consume_validated(crate::broker::brokers(), std::slice::from_ref(&topic));
+        let records = consume_validated(crate::broker::brokers(), std::slice::from_ref(&topic)).await;
         if records.len() >= 2 {
             Ok(records)
         } else {
@@ -148,7 +148,7 @@ async fn duplicates_replays_and_a_second_completion_never_make_a_second_copy() {
             .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
             .collect(),
     };
-    produce(crate::broker::brokers(), &[outgoing.clone(), outgoing]);
+    produce(crate::broker::brokers(), &[outgoing.clone(), outgoing]).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(series(&app, &first).await.len(), 2, "still exactly one next occurrence");
 }

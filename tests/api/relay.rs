@@ -109,7 +109,7 @@ async fn batches_in_flight_publish_every_event_once_in_each_tasks_order() {
 
     let relay = RunningRelay::start(&app, &store, (3, 4)).await;
     relay.drain_and_stop(&store).await;
-    assert_published_once_in_order(&app, &ids, 8);
+    assert_published_once_in_order(&app, &ids, 8).await;
 }
 
 /// The relay running while the writes commit (through its own store, so each commit wakes
@@ -146,7 +146,7 @@ async fn rows_committed_while_batches_are_out_publish_once_in_each_tasks_order()
         futures_util::future::join_all(writes).await;
     }
     relay.drain_and_stop(&store).await;
-    assert_published_once_in_order(&app, &ids, 12);
+    assert_published_once_in_order(&app, &ids, 12).await;
 }
 
 /// A relay of its own on `store`, with batches of `batch` rows and `in_flight` batches' worth
@@ -194,8 +194,8 @@ impl RunningRelay {
 
 /// Every event of the tasks `ids` (versions 1 to `versions` each) is on the broker once, and
 /// each task's in version order.
-fn assert_published_once_in_order(app: &TestApp, ids: &[String], versions: i64) {
-    let records = consume_validated(&app.kafka.brokers, &[app.topic("task-events")]);
+async fn assert_published_once_in_order(app: &TestApp, ids: &[String], versions: i64) {
+    let records = consume_validated(&app.kafka.brokers, &[app.topic("task-events")]).await;
     let events: Vec<Event> = records
         .iter()
         .map(|record| Event::decode(record.value.as_deref().unwrap_or_default().as_bytes()).expect("decodes"))

@@ -484,7 +484,7 @@ async fn duplicate_fired_and_stale_scheduled_events_change_nothing() {
     // Replay every reminder record so far: the fired one twice more, and the cancelled task's
     // old reminder.scheduled (version 1) after its cancellation (version 2).
     let topic = app.topic("task-reminders");
-    let records = consume_validated(crate::broker::brokers(), std::slice::from_ref(&topic));
+    let records = consume_validated(crate::broker::brokers(), std::slice::from_ref(&topic)).await;
     let copy = |type_: &str, key: &str| -> Outgoing {
         let record = records
             .iter()
@@ -508,7 +508,7 @@ async fn duplicate_fired_and_stale_scheduled_events_change_nothing() {
         chrono::Utc::now() < moment,
         "the set-up took longer than 15 s; the case could not be set up"
     );
-    produce(crate::broker::brokers(), &[fired.clone(), fired, stale]);
+    produce(crate::broker::brokers(), &[fired.clone(), fired, stale]).await;
     // Past the cancelled reminder's moment, and time for the copies to be consumed.
     let left = (moment - chrono::Utc::now()).to_std().unwrap_or_default();
     tokio::time::sleep(left.max(Duration::from_secs(2)) + Duration::from_secs(3)).await;

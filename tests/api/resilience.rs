@@ -289,6 +289,7 @@ async fn a_database_outage_longer_than_every_retry_parks_nothing_and_reports_not
     // could not write either).
     let topic = app.topic("task-events");
     let first_record = consume_validated(&app.kafka.brokers, std::slice::from_ref(&topic))
+        .await
         .pop()
         .expect("the first event");
     let event_id = uuid::Uuid::new_v4().to_string();
@@ -309,7 +310,8 @@ async fn a_database_outage_longer_than_every_retry_parks_nothing_and_reports_not
             value: value.to_string(),
             headers,
         }],
-    );
+    )
+    .await;
     let id = first["id"].as_str().expect("id").to_owned();
     if app.database_url.starts_with("sqlite") {
         wait_for("/readyz to report the stalled audit role", WAIT, || async {

@@ -97,7 +97,7 @@ async fn a_request_trace_goes_onto_its_events_and_through_the_recurrence_role_to
     let events_topic = app.topic("task-events");
     let recurrence_topic = app.topic("task-recurrence");
     let all = wait_for("the next occurrence's task.created on the topic", WAIT, || async {
-        let all = consume_validated(&app.kafka.brokers, &[events_topic.clone(), recurrence_topic.clone()]);
+        let all = consume_validated(&app.kafka.brokers, &[events_topic.clone(), recurrence_topic.clone()]).await;
         if records(&all, &events_topic, "task.created", &next).is_empty() {
             Err("not yet".to_owned())
         } else {
@@ -207,7 +207,7 @@ async fn a_reminder_fires_and_is_delivered_in_the_trace_of_the_change_that_sched
 
     let topic = app.topic("task-reminders");
     let all = wait_for("reminder.delivered on the topic", WAIT, || async {
-        let all = consume_validated(&app.kafka.brokers, std::slice::from_ref(&topic));
+        let all = consume_validated(&app.kafka.brokers, std::slice::from_ref(&topic)).await;
         if records(&all, &topic, "reminder.delivered", &id).is_empty() {
             Err("not yet".to_owned())
         } else {
