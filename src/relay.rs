@@ -10,13 +10,14 @@
 //! each task's rows reach the producer in id order, and its key's partition keeps them so.
 //! Up to `batch_size × in_flight` rows are out at once, in batches: while the oldest batch
 //! waits for the broker, each commit's wake-up reads the rows committed since (passing over
-//! those in flight) and hands them on behind it. Batches are marked delivered oldest first,
-//! one statement per batch, and only the rows before the first failure. A
-//! failed row and everything after it (the rest of its batch and every later batch in
-//! flight, dropped unmarked) are read and sent again: a consumer may see a duplicate
-//! (absorbed by its inbox) but never a later version first. Batches in flight are thus one
-//! larger batch, marked in steps. A relay that loses its lease stops marking and drops its window; at
-//! worst it repeats records the new holder also sends: duplicates, not loss.
+//! those in flight) and hands them on behind it. Batches are marked delivered oldest first
+//! (one statement for the oldest and every batch behind it already acknowledged), and only
+//! the rows before the first failure. A failed row and everything after it (the rest of its
+//! batch and every later batch in flight, dropped unmarked) are read and sent again: a
+//! consumer may see a duplicate (absorbed by its inbox) but never a later version first.
+//! Batches in flight are thus one larger batch, marked in steps. A relay that loses its lease
+//! stops marking and drops its window; at worst it repeats records the new holder also sends:
+//! duplicates, not loss.
 
 use std::collections::VecDeque;
 use std::future::Future;
