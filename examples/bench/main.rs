@@ -584,28 +584,6 @@ async fn seed(
     Ok(ids)
 }
 
-/// Waits (up to 120 s) until every outbox row is published and every task event audited, so
-/// a measurement does not start behind its own seeding's backlog.
-async fn settled(pool: &sqlx::AnyPool) -> anyhow::Result<()> {
-    let sql = "SELECT (SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND quarantined_at IS NULL), \
-               (SELECT COUNT(*) FROM outbox WHERE topic = 'task-events' AND quarantined_at IS NULL) \
-               - (SELECT COUNT(*) FROM audit_log)";
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let (undelivered, unaudited): (i64, i64) = sqlx::query_as(sql).fetch_one(pool).await?;
-        if undelivered == 0 && unaudited <= 0 {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the seeding's events not settled in 120 s: {undelivered} unpublished, {unaudited} not audited"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Creates `tasks` daily tasks, completes them at `rate` per second, and measures the time
-/// from each completion's 2xx to its next occurrence's commit, and the throughput.
 /// How completions are offered: open loop at a fixed rate, or a closed-loop burst.
 #[derive(Clone, Copy)]
 enum Pace {
@@ -622,16 +600,23 @@ impl std::fmt::Display for Pace {
     }
 }
 
+/// Creates `tasks` daily tasks, completes them as `pace` says, and measures the time from
+/// each completion's 2xx to its next occurrence's commit, and the throughput. The clock starts
+/// once the seeding's own events are published and audited, so the completions do not queue
+/// behind them.
 async fn recurrence_bench(url: &str, token: &str, database_url: &str, tasks: u32, pace: Pace) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
     let body = json!({"title": "daily", "due_at": "2030-01-01T09:00:00Z", "recurrence": "FREQ=DAILY"});
     let ids = seed(&client, url, token, &vec![body; tasks as usize]).await?;
-    let pool = sqlx::AnyPool::connect(database_url).await?;
-    settled(&pool).await?;
+    let pipeline = ramp::Pipeline::connect(database_url).await?;
+    if let Err(left) = pipeline.drain(Duration::from_secs(120)).await? {
+        anyhow::bail!("the seeding's events not settled in 120 s: {left}");
+    }
+    let pool = pipeline.pool();
     let start = Instant::now();
     let permits = match pace {
-        Pace::InFlight(n) => Arc::new(tokio::sync::Semaphore::new(n.max(1))),
-        Pace::Rate(_) => Arc::new(tokio::sync::Semaphore::new(tokio::sync::Semaphore::MAX_PERMITS)),
+        Pace::InFlight(n) => Some(Arc::new(tokio::sync::Semaphore::new(n.max(1)))),
+        Pace::Rate(_) => None,
     };
     let mut handles = Vec::new();
     for (i, id) in ids.iter().enumerate() {
@@ -639,7 +624,10 @@ async fn recurrence_bench(url: &str, token: &str, database_url: &str, tasks: u32
             let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
             tokio::time::sleep_until((start + interval.mul_f64(i as f64)).into()).await;
         }
-        let permit = permits.clone().acquire_owned().await?;
+        let permit = match &permits {
+            Some(permits) => Some(permits.clone().acquire_owned().await?),
+            None => None,
+        };
         let (client, url, token, id) = (client.clone(), url.to_owned(), token.to_owned(), id.clone());
         handles.push(tokio::spawn(async move {
             let _permit = permit;
@@ -679,7 +667,7 @@ async fn recurrence_bench(url: &str, token: &str, database_url: &str, tasks: u32
     let ours: std::collections::HashSet<&str> = completed.iter().map(|(id, _)| id.as_str()).collect();
     let mut next: Vec<(String, String)> = Vec::new();
     while Instant::now() < deadline {
-        next = sqlx::query_as(sql).fetch_all(&pool).await?;
+        next = sqlx::query_as(sql).fetch_all(pool).await?;
         next.retain(|(series, _)| ours.contains(series.as_str()));
         if next.len() >= completed.len() {
             break;

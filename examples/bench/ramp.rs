@@ -281,7 +281,7 @@ async fn wait_exit(pid: i32, limit: Duration) -> Option<Duration> {
 
 /// What the relay and the audit role have still to do.
 #[derive(PartialEq, Eq)]
-struct Backlog {
+pub(crate) struct Backlog {
     /// Outbox rows not yet published (quarantined rows excepted: they never will be).
     undelivered: i64,
     /// task-events rows in the outbox without their audit row yet.
@@ -310,12 +310,12 @@ impl std::fmt::Display for Backlog {
 }
 
 /// The service's database, read for the pipeline's progress.
-struct Pipeline {
+pub(crate) struct Pipeline {
     pool: AnyPool,
 }
 
 impl Pipeline {
-    async fn connect(database_url: &str) -> anyhow::Result<Self> {
+    pub(crate) async fn connect(database_url: &str) -> anyhow::Result<Self> {
         let pool = sqlx::any::AnyPoolOptions::new()
             .max_connections(2)
             .connect(database_url)
@@ -350,8 +350,12 @@ impl Pipeline {
         })
     }
 
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// How long until the backlog was empty, or what was left at `limit`.
-    async fn drain(&self, limit: Duration) -> anyhow::Result<Result<Duration, Backlog>> {
+    pub(crate) async fn drain(&self, limit: Duration) -> anyhow::Result<Result<Duration, Backlog>> {
         let started = Instant::now();
         loop {
             let backlog = self.backlog().await?;
