@@ -133,6 +133,10 @@ enum Bench {
         /// Stop after the relay (no consumer).
         #[arg(long)]
         relay_only: bool,
+        /// Fill with `events / 5` daily tasks with a reminder, each created and completed (a
+        /// backlog for every role), instead of `events` plain creates.
+        #[arg(long)]
+        repeating: bool,
         /// A librdkafka property for the relay's producer and the consumer, key=value
         /// (repeatable; as KAFKA_PROPERTIES).
         #[arg(long)]
@@ -235,6 +239,7 @@ async fn main() -> anyhow::Result<()> {
             batch_size,
             in_flight,
             relay_only,
+            repeating,
             property,
         } => {
             let options = PipelineOptions {
@@ -242,6 +247,7 @@ async fn main() -> anyhow::Result<()> {
                 batch_size,
                 in_flight,
                 relay_only,
+                repeating,
                 properties: property,
             };
             pipeline(&database_url, &brokers, events, &options).await?;
@@ -402,13 +408,22 @@ struct PipelineOptions {
     batch_size: Option<i64>,
     in_flight: Option<usize>,
     relay_only: bool,
+    repeating: bool,
     properties: Vec<String>,
 }
 
 async fn pipeline(database_url: &str, brokers: &str, events: u32, options: &PipelineOptions) -> anyhow::Result<()> {
     let store = Store::connect(database_url, 8).await?;
     store.migrate().await?;
-    relay::fill(&store, events).await?;
+    anyhow::ensure!(
+        options.relay_only || !options.repeating,
+        "--repeating fills a backlog for `taskstream worker`: use it with --relay-only"
+    );
+    if options.repeating {
+        relay::fill_repeating(&store, events / 5).await?;
+    } else {
+        relay::fill(&store, events).await?;
+    }
 
     let mut settings = kafka_settings(brokers, options.fetch_wait_max_ms);
     settings.properties.clone_from(&options.properties);

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use taskstream::bus::{record_headers, topics, Kafka, Publisher};
-use taskstream::domain::{NewTask, TaskInput, UserId};
+use taskstream::domain::{NewTask, Status, TaskInput, UserId};
 use taskstream::events::Topic;
 use taskstream::relay;
 use taskstream::store::{Holdings, Store};
@@ -24,6 +24,37 @@ pub async fn fill(store: &Store, events: u32) -> anyhow::Result<()> {
     }
     println!(
         "wrote {events} tasks (+ outbox rows) in {:.1}s",
+        filling.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Creates `tasks` daily tasks with a reminder and completes each: a backlog for every role
+/// (task-events for audit, task-reminders for the scheduler, task-recurrence for the
+/// recurrence role), five outbox rows a task.
+pub async fn fill_repeating(store: &Store, tasks: u32) -> anyhow::Result<()> {
+    let user = UserId::parse("bench").map_err(|e| anyhow::anyhow!(e.message))?;
+    let filling = Instant::now();
+    for i in 0..tasks {
+        let mut input = TaskInput::titled(format!("daily {i}"));
+        input.due_at = Some("2030-01-01T09:00:00Z".into());
+        input.recurrence = Some("FREQ=DAILY".into());
+        input.reminders = vec!["-PT15M".into()];
+        let task = NewTask::parse(&input).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let created = store
+            .create_task(&user, task, Holdings::UNBOUNDED, None, |_| unreachable!())
+            .await?;
+        let taskstream::store::CreateOutcome::Created(task) = created else {
+            anyhow::bail!("a create without an idempotency key was replayed");
+        };
+        store
+            .change_task(&user, task.id, None, Holdings::UNBOUNDED, |current, now| {
+                Ok(current.with_status(Status::Completed, now))
+            })
+            .await?;
+    }
+    println!(
+        "wrote {tasks} repeating tasks, each created and completed (+ outbox rows), in {:.1}s",
         filling.elapsed().as_secs_f64()
     );
     Ok(())

@@ -167,6 +167,11 @@ impl<'a, P> Batch<'a, P> {
 pub struct Scope<'a>(Option<&'a (tracing::Span, TraceContext)>);
 
 impl Scope<'_> {
+    /// The scope the caller is in already (an event taken alone runs in its record's).
+    pub fn current() -> Self {
+        Self(None)
+    }
+
     /// Runs `work` in this event's span and trace context.
     pub async fn run<F: std::future::Future>(self, work: F) -> F::Output {
         match self.0 {

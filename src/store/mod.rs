@@ -52,6 +52,7 @@ pub use members::{Instance, Member, MemberState};
 pub use outbox::{OutboxRow, OUTBOX_CHANNEL};
 pub use quota::Holdings;
 pub use reminders::{reminder_id, FireReport, ScheduleRow};
+pub use series::NextOccurrence;
 pub use tasks::{CreateOutcome, WriteError};
 pub use webhooks::Webhook;
 

@@ -4,7 +4,7 @@ use anyhow::Context;
 
 use super::rows::Bind;
 use super::sql::Exec;
-use super::Store;
+use super::{Backend, Store};
 use crate::events::{cloud_event_headers, Event};
 use crate::telemetry::trace::TraceContext;
 
@@ -30,31 +30,61 @@ impl OutboxRow {
     }
 }
 
-/// Writes `events` in order inside the caller's transaction.
-pub(super) async fn append(tx: &mut dyn Exec, events: &[Event]) -> anyhow::Result<()> {
-    if events.is_empty() {
-        return Ok(());
-    }
+/// The columns of an outbox row as a write appends it.
+const OUTBOX_COLUMNS: &str = "topic, record_key, event_id, event_type, payload, headers, created_at";
+const OUTBOX_WIDTH: usize = 7;
+/// Most rows one multi-row append writes (7 parameters each, well within SQLite's 32,766).
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// An event's outbox row worked out but not yet written: encoded, checked against the
+/// contract, with the headers of the trace it was made in.
+#[derive(Debug, Clone)]
+pub struct Outgoing([Bind; OUTBOX_WIDTH]);
+
+/// The rows of `events`, in order, carrying the trace of the current scope (the request or
+/// record that caused the change).
+pub(super) fn outgoing(events: &[Event]) -> anyhow::Result<Vec<Outgoing>> {
     let now = crate::time::format(crate::time::now());
-    for event in events {
-        let payload = event.encode().context("encode event")?;
-        // Validation on produce: the value must pass the same strict decoding consumers apply,
-        // or the write fails here instead of parking records on every consumer's DLQ.
-        Event::decode(payload.as_bytes()).context("an event does not match its own contract")?;
-        // The trace of the request or record that caused this change goes on with the event.
-        let headers = cloud_event_headers(event, SOURCE, &TraceContext::outgoing());
-        let binds = [
-            Bind::Text(event.topic().base_name().to_owned()),
-            Bind::Text(event.key()),
-            Bind::Text(event.header.event_id.to_string()),
-            Bind::Text(event.header.event_type.clone()),
-            Bind::Text(payload),
-            Bind::Text(serde_json::to_string(&headers).context("encode headers")?),
-            Bind::Text(now.clone()),
-        ];
+    let trace = TraceContext::outgoing();
+    events
+        .iter()
+        .map(|event| {
+            let payload = event.encode().context("encode event")?;
+            // Validation on produce: the value must pass the same strict decoding consumers
+            // apply, or the write fails here instead of parking records on every consumer's DLQ.
+            Event::decode(payload.as_bytes()).context("an event does not match its own contract")?;
+            let headers = cloud_event_headers(event, SOURCE, &trace);
+            Ok(Outgoing([
+                Bind::Text(event.topic().base_name().to_owned()),
+                Bind::Text(event.key()),
+                Bind::Text(event.header.event_id.to_string()),
+                Bind::Text(event.header.event_type.clone()),
+                Bind::Text(payload),
+                Bind::Text(serde_json::to_string(&headers).context("encode headers")?),
+                Bind::Text(now.clone()),
+            ]))
+        })
+        .collect()
+}
+
+/// Writes `events` in order inside the caller's transaction (a statement each: a write has
+/// one to three).
+pub(super) async fn append(tx: &mut dyn Exec, events: &[Event]) -> anyhow::Result<()> {
+    let sql = format!("INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+    for row in outgoing(events)? {
+        tx.execute(&sql, &row.0).await.context("append to outbox")?;
+    }
+    Ok(())
+}
+
+/// Writes `rows` in order inside the caller's transaction, many in one statement (a
+/// consumer's batch of effects).
+pub(super) async fn append_all(tx: &mut dyn Exec, backend: Backend, rows: &[Outgoing]) -> anyhow::Result<()> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let values = backend.tuples(1, chunk.len(), OUTBOX_WIDTH);
+        let binds: Vec<Bind> = chunk.iter().flat_map(|row| row.0.iter().cloned()).collect();
         tx.execute(
-            "INSERT INTO outbox (topic, record_key, event_id, event_type, payload, headers, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &format!("INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES {values}"),
             &binds,
         )
         .await

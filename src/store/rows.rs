@@ -9,6 +9,7 @@ use sqlx::Any;
 use uuid::Uuid;
 
 use super::sql::Record;
+use super::Backend;
 use crate::domain::{
     Description, NewTask, Priority, Recurrence, RecurrenceMode, Reminders, Series, Status, Tags, Task, TaskTitle,
     TimeZone, UserId,
@@ -58,6 +59,17 @@ pub(crate) static INSERT_TASK: LazyLock<String> = LazyLock::new(|| {
         params.join(", ")
     )
 });
+
+/// Inserts the [`task_values`] of `rows` tasks in one statement, passing over ids already
+/// stored and returning the ids inserted (parameters from `backend`, as a batch's are).
+pub(crate) fn insert_tasks_once(backend: Backend, rows: usize) -> String {
+    let names: Vec<&str> = TASK_FIELDS.iter().chain(&TASK_WRITE_ONLY).copied().collect();
+    format!(
+        "INSERT INTO tasks ({}) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+        names.join(", "),
+        backend.tuples(1, rows, names.len())
+    )
+}
 
 /// Writes [`task_values`] over the row of the same key whose version is the parameter after them.
 pub(crate) static UPDATE_TASK: LazyLock<String> = LazyLock::new(|| {

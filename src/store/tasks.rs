@@ -194,14 +194,6 @@ impl Store {
     }
 }
 
-/// Inserts `task` unless a task with its id exists; true when inserted.
-pub(super) async fn insert_task_once(tx: &mut dyn Exec, task: &Task) -> anyhow::Result<bool> {
-    let binds = task_values(task)?;
-    let sql = format!("{} ON CONFLICT (id) DO NOTHING", *INSERT_TASK);
-    let inserted = tx.execute(&sql, &binds).await.context("insert task")?;
-    Ok(inserted == 1)
-}
-
 async fn insert_task(tx: &mut dyn Exec, task: &Task) -> anyhow::Result<()> {
     let binds = task_values(task)?;
     tx.execute(&INSERT_TASK, &binds).await.context("insert task")?;

@@ -14,7 +14,7 @@ use taskstream::roles::scheduler::{Scheduler, SchedulerSettings};
 use taskstream::store::Store;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{count_at, spawn_app, TestApp};
 
 const USER: &str = "rolf";
 
@@ -330,4 +330,120 @@ async fn a_batch_of_completions_advances_every_series_once() {
         assert_eq!(all.len(), 2, "the completed occurrence and exactly one next: {all:?}");
         assert_eq!(all[1]["due_at"], next_due);
     }
+}
+
+/// More completions than one statement of next occurrences holds, one completion taken
+/// twice (complete, reopen, complete: two events, one next occurrence) and a stopped series,
+/// all in one batch: each series advances once, the stopped one not at all, and each next
+/// occurrence has its one task.created; the same batch again changes nothing.
+#[tokio::test]
+async fn one_batch_of_many_completions_makes_each_next_occurrence_once() {
+    const MANY: usize = 260; // past the 256 next occurrences one set of statements writes
+    let (app, store) = app_and_store().await;
+    let mut plain = Vec::new();
+    for i in 0..MANY {
+        let body = json!({ "title": format!("daily {i}"), "tags": ["bulk"], "due_at": "2030-06-01T07:00:00Z", "recurrence": "FREQ=DAILY" });
+        let id = id_of(&app.create_task(USER, &body).await);
+        act(&app, id, "complete").await;
+        plain.push(id);
+    }
+    let twice = id_of(
+        &app.create_task(
+            USER,
+            &json!({ "title": "twice", "due_at": "2030-06-01T07:00:00Z", "recurrence": "FREQ=WEEKLY" }),
+        )
+        .await,
+    );
+    for action in ["complete", "reopen", "complete"] {
+        act(&app, twice, action).await;
+    }
+    let stopped = id_of(
+        &app.create_task(
+            USER,
+            &json!({ "title": "stopped", "due_at": "2030-06-01T07:00:00Z", "recurrence": "FREQ=DAILY" }),
+        )
+        .await,
+    );
+    act(&app, stopped, "complete").await;
+    let deleted = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/tasks/{stopped}?series=true"),
+            USER,
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(deleted.status(), 204, "stop the series");
+
+    // More rows than `outbox_events` reads: the advances alone, straight from the table.
+    let pool = sqlx::AnyPool::connect(&app.database_url).await.expect("connect");
+    let payloads: Vec<(String,)> =
+        sqlx::query_as("SELECT payload FROM outbox WHERE event_type = 'series.advance' ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .expect("read the advances");
+    pool.close().await;
+    let advances: Vec<Event> = payloads
+        .iter()
+        .map(|(payload,)| Event::decode(payload.as_bytes()).expect("an outbox row decodes"))
+        .collect();
+    assert_eq!(advances.len(), MANY + 3, "one series.advance per completion");
+    assert!(advances.len() <= MAX_BATCH);
+    let role = Repeat::new(store.clone());
+    let created_before = count_at(
+        &app.database_url,
+        "SELECT COUNT(*) FROM outbox WHERE event_type = 'task.created'",
+    )
+    .await;
+
+    let applied = apply_batch(&store, &role, &advances).await.expect("the batch applies");
+    assert!(applied.iter().all(|a| *a == Applied::Effect), "{applied:?}");
+    let per_series = |series: Uuid| {
+        let url = app.database_url.clone();
+        async move {
+            count_at(
+                &url,
+                &format!("SELECT COUNT(*) FROM tasks WHERE series_id = '{series}'"),
+            )
+            .await
+        }
+    };
+    for first in &plain {
+        assert_eq!(
+            per_series(*first).await,
+            2,
+            "series {first}: the completed occurrence and one next"
+        );
+    }
+    assert_eq!(
+        per_series(twice).await,
+        2,
+        "two completions of one occurrence: one next"
+    );
+    assert_eq!(per_series(stopped).await, 0, "a stopped series does not advance");
+    let nexts = i64::try_from(MANY + 1).expect("count");
+    let tagged = count_at(&app.database_url, "SELECT COUNT(*) FROM task_tags WHERE tag = 'bulk'").await;
+    assert_eq!(
+        tagged,
+        2 * i64::try_from(MANY).expect("count"),
+        "each next occurrence has its tags"
+    );
+    let created = || {
+        count_at(
+            &app.database_url,
+            "SELECT COUNT(*) FROM outbox WHERE event_type = 'task.created'",
+        )
+    };
+    assert_eq!(
+        created().await - created_before,
+        nexts,
+        "one task.created per next occurrence"
+    );
+
+    let again = apply_batch(&store, &role, &advances)
+        .await
+        .expect("the batch applies again");
+    assert!(again.iter().all(|a| *a == Applied::Duplicate), "{again:?}");
+    assert_eq!(created().await - created_before, nexts, "nothing more on a replay");
 }
