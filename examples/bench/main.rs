@@ -39,7 +39,7 @@ use taskstream::bus::{topics, Kafka, Publisher};
 use taskstream::domain::{NewTask, TaskInput, UserId};
 use taskstream::relay::{Relay, RelaySettings};
 use taskstream::roles::audit::Audit;
-use taskstream::store::{Holdings, Store};
+use taskstream::store::{Holdings, ScheduleChange, Store};
 use tokio_util::sync::CancellationToken;
 
 use open_loop::{body, open_loop, word, Target};
@@ -529,17 +529,30 @@ async fn reminders_bench(database_url: &str, total: u32, window_secs: u32) -> an
         }
     }
     for chunk in scheduled.chunks(1_000) {
+        let reminders: Vec<[ScheduledReminder; 1]> = chunk
+            .iter()
+            .map(|(_, spec)| {
+                [ScheduledReminder {
+                    index: 0,
+                    spec: spec.clone(),
+                    fire_at: spec.clone(),
+                }]
+            })
+            .collect();
+        let changes: Vec<ScheduleChange<'_>> = chunk
+            .iter()
+            .zip(&reminders)
+            .map(|((id, _), reminders)| ScheduleChange {
+                user: "bench",
+                task_id: *id,
+                version: 1,
+                due_at: None,
+                reminders,
+                traceparent: None,
+            })
+            .collect();
         let mut tx = store.begin().await?;
-        for (id, spec) in chunk {
-            let reminder = ScheduledReminder {
-                index: 0,
-                spec: spec.clone(),
-                fire_at: spec.clone(),
-            };
-            store
-                .apply_schedule(&mut tx, "bench", *id, 1, None, &[reminder])
-                .await?;
-        }
+        store.apply_schedules(&mut tx, &changes).await?;
         tx.commit().await?;
     }
     println!("set up {total} reminders in {:.1}s", started.elapsed().as_secs_f64());

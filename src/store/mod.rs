@@ -51,7 +51,7 @@ pub use list::{Cursor, ListQuery, Page, SortField, SortOrder};
 pub use members::{Instance, Member, MemberState};
 pub use outbox::{OutboxRow, OUTBOX_CHANNEL};
 pub use quota::Holdings;
-pub use reminders::{reminder_id, FireReport, ScheduleRow};
+pub use reminders::{reminder_id, FireReport, ScheduleChange, ScheduleRow};
 pub use series::NextOccurrence;
 pub use tasks::{CreateOutcome, WriteError};
 pub use webhooks::Webhook;

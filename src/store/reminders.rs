@@ -1,10 +1,14 @@
 //! The scheduler's durable reminder schedule and the notifier's delivery records.
 
+use std::collections::{HashMap, HashSet};
+
 use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
-use super::{outbox, Store, Tx};
+use super::rows::{bind_all_as, Bind};
+use super::sql::Exec;
+use super::{outbox, Backend, Store, Tx};
 use crate::domain::{ReminderState, Status};
 use crate::events::{Event, EventData, ReminderFired, ReminderMissed, ScheduledReminder};
 use crate::telemetry::trace::TraceContext;
@@ -49,64 +53,63 @@ impl FireReport {
     }
 }
 
-impl Store {
-    /// Applies the task's schedule at `version` unless a newer one was applied; true if applied.
-    ///
-    /// # Errors
-    /// A database failure.
-    pub async fn apply_schedule(
-        &self,
-        tx: &mut Tx,
-        user: &str,
-        task_id: Uuid,
-        version: i64,
-        due_at: Option<&str>,
-        reminders: &[ScheduledReminder],
-    ) -> anyhow::Result<bool> {
-        if !claim_version(tx, task_id, version).await? {
-            return Ok(false);
-        }
-        cancel_pending(tx, task_id).await?;
-        let now = crate::time::format(crate::time::now());
-        // The trace of the change being applied: the reminder fires and is delivered in it.
-        let traceparent = TraceContext::current().map(|context| context.header());
-        for reminder in reminders {
-            // A reminder that already fired for this occurrence stays fired; one cancelled
-            // earlier (say by a completion that was undone) becomes pending again.
-            sqlx::query(&format!(
-                "INSERT INTO reminder_schedule ({COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', NULL, NULL, $10, $9) \
-                 ON CONFLICT (id) DO UPDATE SET state = 'pending', task_version = excluded.task_version, \
-                 occurrence_due = excluded.occurrence_due, fired_at = NULL, late_ms = NULL, \
-                 traceparent = excluded.traceparent, updated_at = excluded.updated_at \
-                 WHERE reminder_schedule.state = 'cancelled'"
-            ))
-            .bind(reminder_id(task_id, reminder.index, &reminder.fire_at))
-            .bind(task_id.to_string())
-            .bind(user)
-            .bind(i64::from(reminder.index))
-            .bind(&reminder.spec)
-            .bind(due_at)
-            .bind(&reminder.fire_at)
-            .bind(version)
-            .bind(&now)
-            .bind(&traceparent)
-            .execute(&mut **tx)
-            .await
-            .context("schedule reminder")?;
-        }
-        Ok(true)
-    }
+/// A task's schedule as one reminder event states it, for [`Store::apply_schedules`].
+#[derive(Debug, Clone)]
+pub struct ScheduleChange<'a> {
+    pub user: &'a str,
+    pub task_id: Uuid,
+    /// The task version the event describes: a schedule replaces only older ones.
+    pub version: i64,
+    pub due_at: Option<&'a str>,
+    /// The reminders now scheduled; none when the event cancels them.
+    pub reminders: &'a [ScheduledReminder],
+    /// The trace of the change: the reminders fire and are delivered in it.
+    pub traceparent: Option<String>,
+}
 
-    /// Cancels the task's pending reminders as of `version` unless a newer event was applied.
+/// Tasks one statement claims or cancels (2 parameters a task), and reminder rows one
+/// statement writes (10 parameters a row): within SQLite's 32,766 and PostgreSQL's 65,535.
+const SCHEDULES_PER_STATEMENT: usize = 512;
+const REMINDERS_PER_STATEMENT: usize = 512;
+
+impl Store {
+    /// Applies `changes` (in their partition's order) inside the consumer's transaction, a
+    /// few statements for all of them: each task's schedule becomes that of its newest change
+    /// unless a newer one was applied before. For each change, whether it was applied; a
+    /// change followed in `changes` by a newer one of its task is passed over, since the
+    /// newer replaces all it would write (a reminder only it listed is left unwritten rather
+    /// than written and cancelled).
     ///
     /// # Errors
     /// A database failure.
-    pub async fn cancel_schedule(&self, tx: &mut Tx, task_id: Uuid, version: i64) -> anyhow::Result<bool> {
-        if !claim_version(tx, task_id, version).await? {
-            return Ok(false);
+    pub async fn apply_schedules(&self, tx: &mut Tx, changes: &[ScheduleChange<'_>]) -> anyhow::Result<Vec<bool>> {
+        let newest = newest_of_each_task(changes);
+        let candidates: Vec<&ScheduleChange<'_>> = changes
+            .iter()
+            .zip(&newest)
+            .filter(|(_, newest)| **newest)
+            .map(|(change, _)| change)
+            .collect();
+        let now = crate::time::format(crate::time::now());
+        let mut claimed = HashSet::new();
+        for chunk in candidates.chunks(SCHEDULES_PER_STATEMENT) {
+            let won = claim_versions(tx, self.backend, chunk).await?;
+            cancel_pending(tx, self.backend, &won, &now).await?;
+            claimed.extend(won);
         }
-        cancel_pending(tx, task_id).await?;
-        Ok(true)
+        let applied: Vec<&ScheduleChange<'_>> = candidates
+            .into_iter()
+            .filter(|change| claimed.contains(&change.task_id.to_string()))
+            .collect();
+        let rows: Vec<[Bind; 10]> = applied.iter().flat_map(|change| reminder_rows(change, &now)).collect();
+        for chunk in rows.chunks(REMINDERS_PER_STATEMENT) {
+            schedule(tx, self.backend, chunk).await?;
+        }
+        Ok(changes
+            .iter()
+            .zip(newest)
+            .map(|(change, newest)| newest && claimed.contains(&change.task_id.to_string()))
+            .collect())
     }
 
     /// The earliest pending fire time.
@@ -327,28 +330,108 @@ fn firing_trace(row: &ScheduleRow) -> TraceContext {
 /// A reminder fired this much after its moment counts as late (the scheduler was down).
 const LATE_AFTER_MS: i64 = 1_000;
 
-async fn claim_version(tx: &mut Tx, task_id: Uuid, version: i64) -> anyhow::Result<bool> {
-    let done = sqlx::query(
-        "INSERT INTO reminder_versions (task_id, version) VALUES ($1, $2) \
-         ON CONFLICT (task_id) DO UPDATE SET version = excluded.version WHERE reminder_versions.version < excluded.version",
-    )
-    .bind(task_id.to_string())
-    .bind(version)
-    .execute(&mut **tx)
-    .await
-    .context("claim reminder version")?;
-    Ok(done.rows_affected() == 1)
+/// For each change, whether no later change of `changes` is about its task with a version
+/// at least as new.
+fn newest_of_each_task(changes: &[ScheduleChange<'_>]) -> Vec<bool> {
+    let mut newest: HashMap<Uuid, usize> = HashMap::new();
+    for (i, change) in changes.iter().enumerate() {
+        let entry = newest.entry(change.task_id).or_insert(i);
+        if changes[*entry].version <= change.version {
+            *entry = i;
+        }
+    }
+    (0..changes.len()).map(|i| newest[&changes[i].task_id] == i).collect()
 }
 
-async fn cancel_pending(tx: &mut Tx, task_id: Uuid) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE reminder_schedule SET state = 'cancelled', updated_at = $1 WHERE task_id = $2 AND state = 'pending'",
-    )
-    .bind(crate::time::format(crate::time::now()))
-    .bind(task_id.to_string())
-    .execute(&mut **tx)
-    .await
-    .context("cancel pending reminders")?;
+/// Records each change's version as its task's applied schedule unless a newer one was
+/// (one statement; each task at most once in `changes`); the task ids that won.
+async fn claim_versions(tx: &mut Tx, backend: Backend, changes: &[&ScheduleChange<'_>]) -> anyhow::Result<Vec<String>> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "INSERT INTO reminder_versions (task_id, version) VALUES {} \
+         ON CONFLICT (task_id) DO UPDATE SET version = excluded.version \
+         WHERE reminder_versions.version < excluded.version RETURNING task_id",
+        backend.tuples(1, changes.len(), 2)
+    );
+    let binds: Vec<Bind> = changes
+        .iter()
+        .flat_map(|change| [Bind::Text(change.task_id.to_string()), Bind::Int(change.version)])
+        .collect();
+    let won: Vec<(String,)> = bind_all_as(sqlx::query_as(&sql), &binds)
+        .fetch_all(&mut **tx)
+        .await
+        .context("claim reminder versions")?;
+    Ok(won.into_iter().map(|(id,)| id).collect())
+}
+
+/// Cancels every pending reminder of `tasks` (one statement).
+async fn cancel_pending(tx: &mut Tx, backend: Backend, tasks: &[String], now: &str) -> anyhow::Result<()> {
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE reminder_schedule SET state = 'cancelled', updated_at = $1 \
+         WHERE state = 'pending' AND task_id IN ({})",
+        backend.list(2, tasks.len())
+    );
+    let binds: Vec<Bind> = std::iter::once(Bind::Text(now.to_owned()))
+        .chain(tasks.iter().map(|id| Bind::Text(id.clone())))
+        .collect();
+    Exec::execute(tx, &sql, &binds)
+        .await
+        .context("cancel pending reminders")?;
+    Ok(())
+}
+
+/// The values of `change`'s reminders' rows: [`COLUMNS`] and `updated_at` but for the state,
+/// `fired_at` and `late_ms` of a pending row, which [`schedule`] writes itself.
+fn reminder_rows<'c>(change: &'c ScheduleChange<'_>, now: &'c str) -> impl Iterator<Item = [Bind; 10]> + 'c {
+    let opt = |text: Option<&str>| text.map_or(Bind::Null, |t| Bind::Text(t.to_owned()));
+    change.reminders.iter().map(move |reminder| {
+        [
+            Bind::Text(reminder_id(change.task_id, reminder.index, &reminder.fire_at)),
+            Bind::Text(change.task_id.to_string()),
+            Bind::Text(change.user.to_owned()),
+            Bind::Int(i64::from(reminder.index)),
+            Bind::Text(reminder.spec.clone()),
+            opt(change.due_at),
+            Bind::Text(reminder.fire_at.clone()),
+            Bind::Int(change.version),
+            opt(change.traceparent.as_deref()),
+            Bind::Text(now.to_owned()),
+        ]
+    })
+}
+
+/// Writes `rows` pending (one statement). A reminder that already fired for this occurrence
+/// stays fired; one cancelled earlier (say by a completion that was undone) becomes pending
+/// again.
+async fn schedule(tx: &mut Tx, backend: Backend, rows: &[[Bind; 10]]) -> anyhow::Result<()> {
+    // Constants in the text, not parameters: PostgreSQL types an untyped NULL parameter as
+    // text, which late_ms (bigint) refuses.
+    let values = (0..rows.len())
+        .map(|row| {
+            let first = 1 + row * 10;
+            format!(
+                "({}, '{}', NULL, NULL, {})",
+                backend.list(first, 8),
+                ReminderState::Pending.as_str(),
+                backend.list(first + 8, 2)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO reminder_schedule ({COLUMNS}, updated_at) VALUES {values} \
+         ON CONFLICT (id) DO UPDATE SET state = 'pending', task_version = excluded.task_version, \
+         occurrence_due = excluded.occurrence_due, fired_at = NULL, late_ms = NULL, \
+         traceparent = excluded.traceparent, updated_at = excluded.updated_at \
+         WHERE reminder_schedule.state = 'cancelled'"
+    );
+    let binds: Vec<Bind> = rows.iter().flatten().cloned().collect();
+    Exec::execute(tx, &sql, &binds).await.context("schedule reminders")?;
     Ok(())
 }
 

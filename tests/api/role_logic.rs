@@ -447,3 +447,97 @@ async fn one_batch_of_many_completions_makes_each_next_occurrence_once() {
     assert!(again.iter().all(|a| *a == Applied::Duplicate), "{again:?}");
     assert_eq!(created().await - created_before, nexts, "nothing more on a replay");
 }
+
+/// More schedules than one statement writes, a task's schedule and its replacement, a
+/// schedule and its cancellation, and a stale schedule, all in one batch: each task ends with
+/// the schedule of its newest event (the stale one changes nothing); the same batch again is
+/// all duplicates.
+#[tokio::test]
+async fn one_batch_of_schedules_leaves_each_task_its_newest() {
+    const MANY: usize = 600; // past the 512 tasks and reminder rows one statement writes
+    let (app, store) = app_and_store().await;
+    let body = json!({ "title": "Call", "due_at": "2030-06-01T12:00:00Z", "reminders": ["-PT15M", "-PT30M"] });
+    let replaced = id_of(&app.create_task(USER, &body).await);
+    let changed = app
+        .patch_task(USER, &replaced.to_string(), &json!({ "reminders": ["-PT5M"] }))
+        .await;
+    assert_eq!(changed.status(), 200);
+    let cancelled = id_of(&app.create_task(USER, &body).await);
+    act(&app, cancelled, "complete").await;
+    let stale = id_of(&app.create_task(USER, &body).await);
+    let changed = app
+        .patch_task(USER, &stale.to_string(), &json!({ "reminders": ["-PT1H"] }))
+        .await;
+    assert_eq!(changed.status(), 200);
+
+    let scheduled = outbox_events(&store, "reminder.scheduled").await;
+    let of = |task: Uuid, version: i64| {
+        scheduled
+            .iter()
+            .find(|e| e.header.task_id == task && e.header.task_version == version)
+            .cloned()
+            .unwrap_or_else(|| panic!("reminder.scheduled of {task} at version {version}"))
+    };
+    let [cancel] = <[Event; 1]>::try_from(outbox_events(&store, "reminder.cancelled").await)
+        .expect("one reminder.cancelled, for the completion");
+    assert_eq!(cancel.header.task_id, cancelled);
+    let scheduler = Scheduler::new(store.clone(), SchedulerSettings::default());
+    // The stale task's newer schedule is applied first: its older one comes in the batch.
+    assert_eq!(apply(&store, &scheduler, &of(stale, 2)).await, Applied::Effect);
+
+    let template = of(replaced, 1);
+    let copies = (0..MANY).map(|_| {
+        let mut event = template.clone();
+        event.header.event_id = Uuid::now_v7();
+        event.header.task_id = Uuid::now_v7();
+        event
+    });
+    let mut batch = vec![of(replaced, 1), of(replaced, 2), of(cancelled, 1), cancel, of(stale, 1)];
+    batch.extend(copies);
+    assert!(batch.len() <= MAX_BATCH);
+    let applied = apply_batch(&store, &scheduler, &batch)
+        .await
+        .expect("the batch applies");
+    assert!(applied.iter().all(|a| *a == Applied::Effect), "{applied:?}");
+
+    let pending = |task: Uuid| {
+        let store = store.clone();
+        async move {
+            store
+                .reminder_rows(USER, task)
+                .await
+                .expect("schedule rows")
+                .into_iter()
+                .filter(|row| row.state == "pending")
+                .map(|row| (row.spec, row.task_version))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        pending(replaced).await,
+        [("-PT5M".to_owned(), 2)],
+        "the newer schedule replaces the older"
+    );
+    assert_eq!(pending(cancelled).await, [], "the cancellation after the schedule wins");
+    assert_eq!(
+        pending(stale).await,
+        [("-PT1H".to_owned(), 2)],
+        "a stale schedule changes nothing"
+    );
+    let all_pending = || {
+        count_at(
+            &app.database_url,
+            "SELECT COUNT(*) FROM reminder_schedule WHERE state = 'pending'",
+        )
+    };
+    let expected = 2 * i64::try_from(MANY).expect("count") + 2;
+    assert_eq!(
+        all_pending().await,
+        expected,
+        "two reminders for each copy, one each for two tasks"
+    );
+
+    let again = apply_batch(&store, &scheduler, &batch).await.expect("the batch again");
+    assert!(again.iter().all(|a| *a == Applied::Duplicate), "{again:?}");
+    assert_eq!(all_pending().await, expected, "nothing more on a replay");
+}
