@@ -234,9 +234,11 @@ async fn writer_task(
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut connection: Option<SqliteWriter> = None;
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (writes, started) = (batch.len(), std::time::Instant::now());
+        let (writes, asked) = (batch.len(), std::time::Instant::now());
         let jobs = std::mem::take(&mut batch);
-        let answers = match writer.acquire().await {
+        let gate = writer.acquire().await;
+        let started = std::time::Instant::now();
+        let answers = match gate {
             // The pool's writer connection stays idle in our hands: the process's other
             // writers (consumers, relay, scheduler) wait for it instead of meeting SQLite's
             // busy lock, whose retries sleep.
@@ -251,7 +253,7 @@ async fn writer_task(
                 &CommitFailure::new(&anyhow::Error::new(error).context("take the writer")),
             ),
         };
-        crate::telemetry::metrics::group_commit(writes, started.elapsed());
+        crate::telemetry::metrics::group_commit(writes, started - asked, started.elapsed());
         groups.fetch_add(1, Ordering::Relaxed);
         let committed = answers.iter().any(|(kept, _)| *kept);
         if committed {

@@ -43,6 +43,7 @@ pub const DELIVERIES_WAITING: &str = "taskstream_webhook_deliveries_waiting";
 
 pub const STORE_GROUP_WRITES: &str = "taskstream_store_group_commit_writes";
 pub const STORE_GROUP_DURATION: &str = "taskstream_store_group_commit_seconds";
+pub const STORE_WRITER_WAIT: &str = "taskstream_store_writer_wait_seconds";
 
 pub const RECURRENCE_CREATED: &str = "taskstream_recurrence_next_created_total";
 pub const RECURRENCE_LATENCY: &str = "taskstream_recurrence_next_latency_seconds";
@@ -166,6 +167,11 @@ fn describe() {
         STORE_GROUP_DURATION,
         Unit::Seconds,
         "one SQLite group commit, from BEGIN to the end of COMMIT"
+    );
+    describe_histogram!(
+        STORE_WRITER_WAIT,
+        Unit::Seconds,
+        "a group commit's wait for the SQLite writer connection, which the relay and the consumer roles' transactions hold meanwhile"
     );
     describe_counter!(RECURRENCE_CREATED, "next occurrences of repeating tasks created");
     describe_histogram!(
@@ -313,8 +319,11 @@ pub fn deliveries_waiting(count: i64) {
 }
 
 /// SQLite's writer committed `writes` task writes together in `elapsed`.
-pub fn group_commit(writes: usize, elapsed: Duration) {
+/// One group commit of `writes` writes that waited `waited` for the writer connection and then
+/// took `elapsed`.
+pub fn group_commit(writes: usize, waited: Duration, elapsed: Duration) {
     histogram!(STORE_GROUP_WRITES).record(writes as f64);
+    histogram!(STORE_WRITER_WAIT).record(waited.as_secs_f64());
     histogram!(STORE_GROUP_DURATION).record(elapsed.as_secs_f64());
 }
 
