@@ -74,11 +74,11 @@ const REMINDERS_PER_STATEMENT: usize = 512;
 
 impl Store {
     /// Applies `changes` (in their partition's order) inside the consumer's transaction, a
-    /// few statements for all of them: each task's schedule becomes that of its newest change
-    /// unless a newer one was applied before. For each change, whether it was applied; a
-    /// change followed in `changes` by a newer one of its task is passed over, since the
-    /// newer replaces all it would write (a reminder only it listed is left unwritten rather
-    /// than written and cancelled).
+    /// few statements for all of them, as if one after the other: each task's schedule becomes
+    /// that of its newest change (the first of equals) unless one as new was applied before.
+    /// For each change, whether it was applied; a change followed in `changes` by a newer one
+    /// of its task is passed over, since the newer replaces all it would write (a reminder
+    /// only it listed is left unwritten rather than written and cancelled).
     ///
     /// # Errors
     /// A database failure.
@@ -330,8 +330,8 @@ fn firing_trace(row: &ScheduleRow) -> TraceContext {
 /// A reminder fired this much after its moment counts as late (the scheduler was down).
 const LATE_AFTER_MS: i64 = 1_000;
 
-/// For each change, whether no later change of `changes` is about its task with a version
-/// at least as new.
+/// For each change, whether it is its task's newest in `changes`, the first of equals (one
+/// after the other, a later change of the same version would lose the claim).
 fn newest_of_each_task(changes: &[ScheduleChange<'_>]) -> Vec<bool> {
     let mut newest: HashMap<Uuid, usize> = HashMap::new();
     for (i, change) in changes.iter().enumerate() {

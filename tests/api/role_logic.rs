@@ -450,8 +450,8 @@ async fn one_batch_of_many_completions_makes_each_next_occurrence_once() {
 
 /// More schedules than one statement writes, a task's schedule and its replacement, a
 /// schedule and its cancellation, and a stale schedule, all in one batch: each task ends with
-/// the schedule of its newest event (the stale one changes nothing); the same batch again is
-/// all duplicates.
+/// the schedule of its newest event, the first of equals (the stale one changes nothing); the
+/// same batch again is all duplicates.
 #[tokio::test]
 async fn one_batch_of_schedules_leaves_each_task_its_newest() {
     const MANY: usize = 600; // past the 512 tasks and reminder rows one statement writes
@@ -492,7 +492,19 @@ async fn one_batch_of_schedules_leaves_each_task_its_newest() {
         event.header.task_id = Uuid::now_v7();
         event
     });
-    let mut batch = vec![of(replaced, 1), of(replaced, 2), of(cancelled, 1), cancel, of(stale, 1)];
+    // A schedule of the cancelled task at the cancellation's own version, after it: as one
+    // after the other, the first of the two keeps the version.
+    let mut same_version = of(cancelled, 1);
+    same_version.header.event_id = Uuid::now_v7();
+    same_version.header.task_version = cancel.header.task_version;
+    let mut batch = vec![
+        of(replaced, 1),
+        of(replaced, 2),
+        of(cancelled, 1),
+        cancel,
+        same_version,
+        of(stale, 1),
+    ];
     batch.extend(copies);
     assert!(batch.len() <= MAX_BATCH);
     let applied = apply_batch(&store, &scheduler, &batch)
@@ -518,7 +530,11 @@ async fn one_batch_of_schedules_leaves_each_task_its_newest() {
         [("-PT5M".to_owned(), 2)],
         "the newer schedule replaces the older"
     );
-    assert_eq!(pending(cancelled).await, [], "the cancellation after the schedule wins");
+    assert_eq!(
+        pending(cancelled).await,
+        [],
+        "the cancellation after the schedule wins, and a schedule of its version after it loses"
+    );
     assert_eq!(
         pending(stale).await,
         [("-PT1H".to_owned(), 2)],
