@@ -336,7 +336,7 @@ fn newest_of_each_task(changes: &[ScheduleChange<'_>]) -> Vec<bool> {
     let mut newest: HashMap<Uuid, usize> = HashMap::new();
     for (i, change) in changes.iter().enumerate() {
         let entry = newest.entry(change.task_id).or_insert(i);
-        if changes[*entry].version <= change.version {
+        if changes[*entry].version < change.version {
             *entry = i;
         }
     }
