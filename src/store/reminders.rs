@@ -6,7 +6,7 @@ use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
-use super::rows::{bind_all_as, Bind};
+use super::rows::{returned_ids, Bind};
 use super::sql::Exec;
 use super::{outbox, Backend, Store, Tx};
 use crate::domain::{ReminderState, Status};
@@ -359,11 +359,7 @@ async fn claim_versions(tx: &mut Tx, backend: Backend, changes: &[&ScheduleChang
         .iter()
         .flat_map(|change| [Bind::Text(change.task_id.to_string()), Bind::Int(change.version)])
         .collect();
-    let won: Vec<(String,)> = bind_all_as(sqlx::query_as(&sql), &binds)
-        .fetch_all(&mut **tx)
-        .await
-        .context("claim reminder versions")?;
-    Ok(won.into_iter().map(|(id,)| id).collect())
+    returned_ids(tx, &sql, &binds).await.context("claim reminder versions")
 }
 
 /// Cancels every pending reminder of `tasks` (one statement).

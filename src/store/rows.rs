@@ -275,6 +275,17 @@ pub(crate) fn bind_all_as<'q, O>(
     query
 }
 
+/// Runs a statement whose `RETURNING` clause gives one text column (an id) inside `tx`,
+/// and collects the ids it returned.
+pub(crate) async fn returned_ids<C: FromIterator<String>>(
+    tx: &mut super::Tx,
+    sql: &str,
+    binds: &[Bind],
+) -> Result<C, sqlx::Error> {
+    let rows: Vec<(String,)> = bind_all_as(sqlx::query_as(sql), binds).fetch_all(&mut **tx).await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use anyhow::Context;
 use uuid::Uuid;
 
 use super::outbox::{self, Outgoing};
-use super::rows::{self, bind_all_as, task_values, Bind};
+use super::rows::{self, returned_ids, task_values, Bind};
 use super::sql::Exec;
 use super::tasks::update_task;
 use super::{Backend, Store, Tx, WriteError};
@@ -131,11 +131,9 @@ async fn record_made(tx: &mut Tx, backend: Backend, nexts: &[NextOccurrence]) ->
             ]
         })
         .collect();
-    let made: Vec<(String,)> = bind_all_as(sqlx::query_as(&sql), &binds)
-        .fetch_all(&mut **tx)
+    returned_ids(tx, &sql, &binds)
         .await
-        .context("record the occurrences made")?;
-    Ok(made.into_iter().map(|(id,)| id).collect())
+        .context("record the occurrences made")
 }
 
 /// Inserts `tasks` in one statement, passing over ids already stored; the ids inserted.
@@ -147,11 +145,9 @@ async fn insert_tasks_once(tx: &mut Tx, backend: Backend, tasks: &[&Task]) -> an
     for task in tasks {
         binds.extend(task_values(task)?);
     }
-    let inserted: Vec<(String,)> = bind_all_as(sqlx::query_as(&rows::insert_tasks_once(backend, tasks.len())), &binds)
-        .fetch_all(&mut **tx)
+    returned_ids(tx, &rows::insert_tasks_once(backend, tasks.len()), &binds)
         .await
-        .context("insert next occurrences")?;
-    Ok(inserted.into_iter().map(|(id,)| id).collect())
+        .context("insert next occurrences")
 }
 
 /// The tag rows of `tasks`, in one statement.
